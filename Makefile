@@ -1,0 +1,57 @@
+# Everything a developer or CI does goes through here. `make run` and `make test` bootstrap their own
+# virtualenv from a bare Python 3.11 + pip; nothing else has to be installed first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+REGION ?= us-east-1
+ENV ?= dev
+
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= $(REGION)
+
+.PHONY: install run test test-fast lint format package deploy bench lock clean
+
+$(INSTALLED): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+install: $(INSTALLED)
+
+run: install  ## start the whole backend locally with demo data (Ctrl-C stops it)
+	$(BIN)/python -m localcloud run $(ARGS)
+
+test: install  ## the whole suite: unit, integration, local cloud and end-to-end
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(ARGS)
+
+test-fast: install  ## unit tests only
+	$(BIN)/python -m pytest tests/unit $(ARGS)
+
+lint: install  ## ruff, mypy, cfn-lint and sam validate: no findings allowed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint --region $(REGION) --template template.yaml
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+package: install  ## deployable artifacts in .aws-sam/build (sam build, or pip wheels for arm64/3.13 without Docker)
+	bash scripts/package.sh
+
+deploy: package  ## sam deploy with the samconfig.toml profile ENV (dev or prod)
+	$(BIN)/sam deploy --config-env $(ENV) --template-file .aws-sam/build/template.yaml
+
+bench: install  ## print the benchmarks' figures
+	$(BIN)/python -m bench.cold_start
+
+lock:  ## re-pin requirements.lock from pyproject.toml (needs uv: pip install uv)
+	uv pip compile pyproject.toml --extra localcloud --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache build

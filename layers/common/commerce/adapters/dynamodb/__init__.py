@@ -1,0 +1,1 @@
+"""DynamoDB adapters over the one commerce table (see keys.py for the item layout)."""

@@ -1,0 +1,60 @@
+"""Every key of the commerce table is built here, and only here.
+
+Item layout (PK / SK, main attributes):
+
+| entity       | PK                     | SK           | notes |
+|--------------|------------------------|--------------|-------|
+| session      | SESSION#<sessionId>    | SESSION      | tokenHash (sha256 hex), customerId?, expiresAt (RFC 3339), ttl (epoch s) |
+| cart         | CART#<ownerKey>        | CART         | ownerKey = SESSION#<sessionId> or CUSTOMER#<sub>; lines map, version, ttl for guest carts |
+| product      | PRODUCT#<productId>    | PRODUCT      | name, description, category, skus (list, in order), updatedAt; GSI1 (CATALOG, name#id), GSI2 (CATEGORY#c, name#id) |
+| sku (stock)  | SKU#<sku>              | SKU          | productId, productName, variantName, price {amount,currency}, onHand, reserved, available, retired |
+| reservation  | RESERVATION#<id>       | RESERVATION  | lines [{sku, quantity}], status RESERVED/RELEASED/COMMITTED, expiresAt, ttl |
+
+Stock counters live on the SKU item and only change through conditional writes:
+`available = onHand - reserved` is kept as its own attribute because DynamoDB conditions cannot do
+arithmetic; every write that touches one of the three keeps the equation true.
+"""
+
+from __future__ import annotations
+
+CATALOG = "CATALOG"
+
+
+def key(pk: str, sk: str) -> dict[str, str]:
+    return {"PK": pk, "SK": sk}
+
+
+def session_key(session_id: str) -> dict[str, str]:
+    return key(f"SESSION#{session_id}", "SESSION")
+
+
+def cart_key(owner_key: str) -> dict[str, str]:
+    return key(f"CART#{owner_key}", "CART")
+
+
+def guest_owner(session_id: str) -> str:
+    return f"SESSION#{session_id}"
+
+
+def customer_owner(customer_id: str) -> str:
+    return f"CUSTOMER#{customer_id}"
+
+
+def product_key(product_id: str) -> dict[str, str]:
+    return key(f"PRODUCT#{product_id}", "PRODUCT")
+
+
+def sku_key(sku: str) -> dict[str, str]:
+    return key(f"SKU#{sku}", "SKU")
+
+
+def reservation_key(reservation_id: str) -> dict[str, str]:
+    return key(f"RESERVATION#{reservation_id}", "RESERVATION")
+
+
+def catalog_sort_key(name: str, product_id: str) -> str:
+    return f"{name.casefold()}#{product_id}"
+
+
+def category_partition(category: str) -> str:
+    return f"CATEGORY#{category}"
