@@ -1,0 +1,53 @@
+"""The edge endpoint: one port for every AWS API the handlers call (`AWS_ENDPOINT_URL`).
+
+Requests are routed by the service in their SigV4 credential scope. Services the local cloud runs
+itself (Lambda Invoke, the RDS Data API) are registered as interceptors; everything else goes to
+moto's server app. DynamoDB requests are serialised: moto checks a condition and applies the write
+in two steps without a lock, and the local cloud must keep conditional writes atomic under
+concurrency exactly as DynamoDB does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Predicate = Callable[[str, dict[str, Any]], bool]
+
+
+def signing_service(environ: dict[str, Any]) -> str:
+    """The service name in a SigV4 Authorization header ("dynamodb", "lambda", "rds-data", ...), or ""."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    try:
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0]
+        return scope.split("/")[3].lower()
+    except IndexError:
+        return ""
+
+
+class EdgeApp:
+    """WSGI app: interceptors first (in registration order), then moto."""
+
+    def __init__(self) -> None:
+        self._moto = DomainDispatcherApplication(create_backend_app)
+        self._interceptors: list[tuple[Predicate, WsgiApp]] = []
+        self._dynamodb_lock = threading.Lock()
+
+    def intercept(self, predicate: Predicate, app: WsgiApp) -> None:
+        """Route requests for which `predicate(service, environ)` holds to `app` instead of moto."""
+        self._interceptors.append((predicate, app))
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        service = signing_service(environ)
+        for predicate, app in self._interceptors:
+            if predicate(service, environ):
+                return app(environ, start_response)
+        if service == "dynamodb":
+            with self._dynamodb_lock:
+                # Materialise the body inside the lock: the write happens while the response is built.
+                return list(self._moto(environ, start_response))
+        return self._moto(environ, start_response)
