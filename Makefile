@@ -42,7 +42,7 @@ format: install
 	$(BIN)/ruff format .
 
 package: install  ## deployable artifacts in .aws-sam/build (sam build, or pip wheels for arm64/3.13 without Docker)
-	bash scripts/package.sh
+	$(BIN)/python -m tools.package
 
 deploy: package  ## sam deploy with the samconfig.toml profile ENV (dev or prod)
 	$(BIN)/sam deploy --config-env $(ENV) --template-file .aws-sam/build/template.yaml
@@ -50,8 +50,10 @@ deploy: package  ## sam deploy with the samconfig.toml profile ENV (dev or prod)
 bench: install  ## print the benchmarks' figures
 	$(BIN)/python -m bench.cold_start
 
-lock:  ## re-pin requirements.lock from pyproject.toml (needs uv: pip install uv)
+lock:  ## re-pin requirements.lock and the layer's requirements from pyproject.toml (needs uv: pip install uv)
 	uv pip compile pyproject.toml --extra localcloud --extra dev --python-version 3.11 -o requirements.lock
+	uv pip compile pyproject.toml -c requirements.lock --python-version 3.13 \
+		--python-platform aarch64-manylinux_2_28 --no-annotate --no-header -o layers/common/requirements.txt
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache build

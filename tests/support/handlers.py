@@ -18,7 +18,8 @@ def load_handler(function_dir: str, *, fresh: bool = False) -> Handler:
     if fresh or name not in sys.modules:
         path = ROOT / "functions" / function_dir / "app.py"
         spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
+        assert spec
+        assert spec.loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)

@@ -6,40 +6,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from localcloud.cfn_yaml import load_template_file
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """A YAML loader that keeps CloudFormation short-form tags (!Ref, !Sub, ...) as {"Ref": ...} dicts."""
-
-
-def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
 @cache
 def load_template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return load_template_file(TEMPLATE)
 
 
 def resource(logical_id: str) -> dict[str, Any]:
-    return load_template()["Resources"][logical_id]
+    return load_template()["Resources"][logical_id]  # type: ignore[no-any-return]
 
 
 def create_table(dynamodb_client: Any, logical_id: str, table_name: str) -> None:
