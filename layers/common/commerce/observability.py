@@ -9,5 +9,6 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 logger = Logger()
-tracer = Tracer()
+# Only boto calls are traced: patching every library X-Ray knows (requests, httplib, ...) costs cold start.
+tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()

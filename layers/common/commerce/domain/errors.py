@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(Enum):
     """Stable error identifiers of the HTTP contract (shared/API.md). Value = (code, status, title)."""
 
     VALIDATION_ERROR = "VALIDATION_ERROR"
