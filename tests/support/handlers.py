@@ -23,4 +23,4 @@ def load_handler(function_dir: str, *, fresh: bool = False) -> Handler:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-    return sys.modules[name].lambda_handler  # type: ignore[no-any-return]
+    return sys.modules[name].lambda_handler

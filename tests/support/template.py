@@ -18,7 +18,7 @@ def load_template() -> dict[str, Any]:
 
 
 def resource(logical_id: str) -> dict[str, Any]:
-    return load_template()["Resources"][logical_id]  # type: ignore[no-any-return]
+    return load_template()["Resources"][logical_id]
 
 
 def create_table(dynamodb_client: Any, logical_id: str, table_name: str) -> None:
