@@ -10,6 +10,7 @@ Handlers parse bodies with `parse_body`, which enforces the 64 KiB limit and str
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from typing import Any, TypeVar
 
@@ -75,7 +76,10 @@ def _with_request_id(app: APIGatewayHttpResolver, response: Response[str]) -> Re
 def raw_body(app: APIGatewayHttpResolver) -> bytes:
     event = app.current_event
     body = event.get("body") or ""
-    data = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    try:
+        data = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode()
+    except (binascii.Error, ValueError) as error:
+        raise ValidationFailed("The request body is not valid base64") from error
     if len(data) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body is {len(data)} bytes; the limit is {MAX_BODY_BYTES}")
     return data

@@ -1,0 +1,46 @@
+"""POST /admin/products: an operator adds a product; the server assigns its id and its SKUs start at 0 on hand."""
+
+from datetime import UTC, datetime
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
+
+from commerce.adapters.dynamodb.catalog import DynamoDbCatalog
+from commerce.api.http import create_app, json_response, parse_body
+from commerce.api.operators import require_operator
+from commerce.domain.catalog.schemas import ProductBody
+from commerce.domain.catalog.service import create_product
+from commerce.domain.catalog.views import admin_product
+from commerce.observability import logger, metrics, tracer
+from commerce.settings import FunctionSettings, load_settings
+
+
+class Settings(FunctionSettings):
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+
+
+settings = load_settings(Settings)
+app = create_app()
+
+
+@app.post("/admin/products")
+@tracer.capture_method
+def create_catalog_product() -> Response[str]:
+    operator = require_operator(app)
+    spec = parse_body(app, ProductBody).to_spec()
+    product = create_product(DynamoDbCatalog(settings.table_name), spec, now=datetime.now(UTC))
+    metrics.add_metric(name="ProductCreated", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "product created", extra={"product_id": product.product_id, "skus": product.sellable_skus, "operator": operator}
+    )
+    return json_response(201, admin_product(product), headers={"Location": f"/products/{product.product_id}"})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
