@@ -1,0 +1,87 @@
+"""A session as stored, the expiry policy, and the credentials one request presents."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from commerce.domain.sessions.tokens import SessionToken
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC, millisecond precision, `Z` suffix: the API's timestamp form."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    customer_id: str | None = None
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """Sliding expiry: each use pushes the expiry to `now + ttl`, but writes it only when it has gone stale.
+
+    Writing the expiry on every request would turn every cart read into a write. Instead the stored expiry
+    is extended only when it lags `now + ttl` by more than `ttl / REFRESH_FRACTION` (a day, with the
+    default 7-day TTL). An active session therefore always has at least `ttl - ttl / REFRESH_FRACTION`
+    left, and costs at most one extra write per refresh interval.
+    """
+
+    ttl: timedelta
+    REFRESH_FRACTION = 7
+
+    @classmethod
+    def days(cls, ttl_days: int) -> SessionPolicy:
+        return cls(ttl=timedelta(days=ttl_days))
+
+    @property
+    def refresh_interval(self) -> timedelta:
+        return self.ttl / self.REFRESH_FRACTION
+
+    def expiry_from(self, now: datetime) -> datetime:
+        return now + self.ttl
+
+    def needs_refresh(self, session: Session, now: datetime) -> bool:
+        return self.expiry_from(now) - session.expires_at > self.refresh_interval
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What one request presents: a well-formed session token and, optionally, a verified customer `sub`."""
+
+    token: SessionToken
+    customer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A session just created, with the only copy of its token the server will ever hand out."""
+
+    session: Session
+    token: SessionToken
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "sessionId": self.session.session_id,
+            "token": self.token.value,
+            "expiresAt": rfc3339(self.session.expires_at),
+        }

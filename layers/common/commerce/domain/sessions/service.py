@@ -1,0 +1,39 @@
+"""Creating sessions and checking a presented token against the stored session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from commerce.domain.errors import Unauthenticated
+from commerce.domain.sessions.models import Clock, NewSession, Session, SessionPolicy, utc_now
+from commerce.domain.sessions.tokens import INVALID_TOKEN_DETAIL, SessionToken, issue_token
+
+
+class SessionRepository(Protocol):
+    def create(self, session: Session) -> None:
+        """Store a new session (its id never exists yet)."""
+        ...
+
+
+def create_session(repository: SessionRepository, policy: SessionPolicy, clock: Clock = utc_now) -> NewSession:
+    now = clock()
+    token = issue_token()
+    session = Session(
+        session_id=token.session_id,
+        token_hash=token.hash,
+        created_at=now,
+        expires_at=policy.expiry_from(now),
+    )
+    repository.create(session)
+    return NewSession(session=session, token=token)
+
+
+def authenticate(stored: Session | None, token: SessionToken, now: datetime) -> Session:
+    """The stored session if `token` proves it and it has not expired, else Unauthenticated.
+
+    Expiry is checked here, not left to DynamoDB's TTL, which deletes expired items only eventually.
+    """
+    if stored is None or not token.matches(stored.token_hash) or stored.is_expired(now):
+        raise Unauthenticated(INVALID_TOKEN_DETAIL)
+    return stored
