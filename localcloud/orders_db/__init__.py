@@ -1,0 +1,29 @@
+"""The local cloud's orders database: PostgreSQL standing in for Aurora, reached through a local RDS Data API.
+
+- `postgres`: the server's lifecycle (`EmbeddedPostgres`, `ExternalPostgres`, `orders_database`).
+- `data_api`: the Data API as a WSGI app for the edge (`DataApiApp`, `is_data_api`).
+"""
+
+from localcloud.orders_db.data_api import RESUMING_SECONDS_ENV, DataApiApp, is_data_api
+from localcloud.orders_db.postgres import (
+    APP_DATABASE,
+    POSTGRES_URL_ENV,
+    EmbeddedPostgres,
+    ExternalPostgres,
+    OrdersDatabase,
+    PostgresError,
+    orders_database,
+)
+
+__all__ = [
+    "APP_DATABASE",
+    "POSTGRES_URL_ENV",
+    "RESUMING_SECONDS_ENV",
+    "DataApiApp",
+    "EmbeddedPostgres",
+    "ExternalPostgres",
+    "OrdersDatabase",
+    "PostgresError",
+    "is_data_api",
+    "orders_database",
+]
