@@ -1,2 +1,201 @@
-def main() -> None:
-    raise SystemExit("not yet")
+"""`python -m localcloud`: run the whole backend on this machine, or invoke one function.
+
+run [--reset] [--port N] [--edge-port N] [--time-scale X]
+    Start everything template.yaml describes, with demo data; Ctrl-C or SIGTERM stops it all.
+invoke FunctionLogicalId [--event events/x.json]
+    A Docker-free `sam local invoke`: print the function's response; exit 1 if the function failed.
+    Goes through the running local cloud when there is one (its data, its services); otherwise
+    starts the stack just for this invocation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from localcloud.cloud import OUTPUTS_FILE, LocalCloud, LocalCloudError, default_services, running_cloud_pid
+from localcloud.lambda_runtime import FunctionNotFound, InvokeError
+from localcloud.template import LocalCloudTemplateError
+
+EXIT_FUNCTION_ERROR = 1
+EXIT_CANNOT_RUN = 2
+
+
+class _StopRequested(Exception):
+    """SIGINT or SIGTERM arrived: unwind from wherever the main thread is and stop everything."""
+
+
+def _parse_parameters(values: list[str]) -> dict[str, str]:
+    parameters = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            raise argparse.ArgumentTypeError(f"--parameter takes Name=Value, not {value!r}")
+        parameters[name] = text
+    return parameters
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="localcloud", description="The serverless backend on this machine, without Docker."
+    )
+    parser.add_argument("--project-dir", type=Path, default=Path("."), help="where template.yaml is (default: .)")
+    parser.add_argument(
+        "--state-dir", default=".localcloud", help="local state and outputs.json (default: .localcloud)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="start the whole backend with demo data")
+    run.add_argument("--reset", action="store_true", help="start from empty state (wipes the state directory)")
+    run.add_argument("--port", type=int, default=3000, help="HTTP API port (default 3000)")
+    run.add_argument("--edge-port", type=int, default=4566, help="AWS endpoint port (default 4566)")
+    run.add_argument("--time-scale", type=float, default=1.0, help="run waits and schedules X times faster")
+    run.add_argument(
+        "--parameter", action="append", default=[], metavar="NAME=VALUE", help="template parameter override"
+    )
+    run.add_argument("--no-seed", action="store_true", help="no demo catalog and users")
+
+    invoke = commands.add_parser("invoke", help="invoke one function once (like sam local invoke)")
+    invoke.add_argument("function", help="the function's logical id in template.yaml, e.g. HealthFunction")
+    invoke.add_argument("--event", "-e", help="JSON event file ('-' for stdin); {} when omitted")
+    invoke.add_argument(
+        "--parameter", action="append", default=[], metavar="NAME=VALUE", help="template parameter override"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        parameters = _parse_parameters(args.parameter)
+        if args.command == "run":
+            return _run(args, parameters)
+        return _invoke(args, parameters)
+    except LocalCloudTemplateError as error:
+        print(f"template.yaml cannot run locally: {error}", file=sys.stderr)
+    except (LocalCloudError, argparse.ArgumentTypeError, OSError) as error:
+        print(f"localcloud: {error}", file=sys.stderr)
+    return EXIT_CANNOT_RUN
+
+
+# ---------------------------------------------------------------------- run
+def _run(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        # Once: a second Ctrl-C during shutdown must not interrupt the cleanup itself.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise _StopRequested
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    cloud = LocalCloud(
+        args.project_dir,
+        state_dir=args.state_dir,
+        api_port=args.port,
+        edge_port=args.edge_port,
+        time_scale=args.time_scale,
+        reset=args.reset,
+        parameter_overrides=parameters,
+        seed=not args.no_seed,
+    )
+    try:
+        cloud.start()
+        print(_banner(cloud), flush=True)
+        while True:
+            signal.pause()
+    except _StopRequested:
+        print("\nstopping the local cloud...", file=sys.stderr, flush=True)
+    finally:
+        cloud.stop()
+    return 0
+
+
+def _banner(cloud: LocalCloud) -> str:
+    outputs = cloud.outputs
+    users = outputs.get("DemoUsers") or []
+    lines = [
+        f"Local cloud is up: stack {cloud.stack_name} in {cloud.region}",
+        f"  API            {outputs['ApiUrl']}",
+        f"  AWS endpoint   {outputs['AwsEndpointUrl']}   (AWS_ENDPOINT_URL for the AWS CLI and SDKs)",
+        f"  Payments API   {outputs.get('PaymentsApiUrl')}",
+        f"  User pool      {outputs.get('UserPoolId')}   app client {outputs.get('UserPoolClientId')}",
+    ]
+    for index, user in enumerate(users):
+        groups = f"  (groups: {', '.join(user['groups'])})" if user["groups"] else ""
+        label = "  Demo users     " if index == 0 else "                 "
+        lines.append(f"{label}{user['username']} / {user['password']}{groups}")
+    lines += [f"  Outputs        {cloud.outputs_path}", "Ctrl-C stops everything."]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- invoke
+def _read_event(source: str | None) -> bytes:
+    if source is None:
+        return b"{}"
+    text = sys.stdin.read() if source == "-" else Path(source).read_text()
+    json.loads(text)  # a clear error now rather than Lambda's InvalidRequestContentException later
+    return text.encode()
+
+
+def _invoke(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    try:
+        payload = _read_event(args.event)
+    except ValueError as error:
+        print(f"localcloud: the event is not JSON: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    state_dir = (args.project_dir / args.state_dir).resolve()
+    if running_cloud_pid(state_dir) is not None and (state_dir / OUTPUTS_FILE).exists() and not parameters:
+        return _invoke_running(state_dir, args.function, payload)
+    # Just this invocation: the stack and the services its functions reach, without event sources or router.
+    cloud = LocalCloud(
+        args.project_dir,
+        state_dir=args.state_dir,
+        parameter_overrides=parameters,
+        services=default_services(),
+        consumers=[],
+    )
+    with cloud:
+        try:
+            result = cloud.runtime.invoke_payload(args.function, payload)
+        except FunctionNotFound:
+            return _unknown_function(args.function, sorted(cloud.app.functions))
+        except InvokeError as error:
+            print(f"localcloud: {error}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+    return _print_result(result.payload, result.function_error)
+
+
+def _invoke_running(state_dir: Path, function: str, payload: bytes) -> int:
+    import boto3
+
+    outputs: dict[str, Any] = json.loads((state_dir / OUTPUTS_FILE).read_text())
+    client = boto3.session.Session(
+        region_name=outputs["Region"],
+        aws_access_key_id="localcloud",
+        aws_secret_access_key="localcloud",  # noqa: S106
+    ).client("lambda", endpoint_url=outputs["AwsEndpointUrl"])
+    try:
+        response = client.invoke(FunctionName=function, Payload=payload)
+    except client.exceptions.ResourceNotFoundException:
+        return _unknown_function(function, [])
+    return _print_result(response["Payload"].read(), response.get("FunctionError"))
+
+
+def _unknown_function(function: str, known: list[str]) -> int:
+    hint = f"; the template's functions are {', '.join(known)}" if known else ""
+    print(f"localcloud: no function {function!r} in template.yaml{hint}", file=sys.stderr)
+    return EXIT_CANNOT_RUN
+
+
+def _print_result(payload: bytes, function_error: str | None) -> int:
+    print(payload.decode("utf-8"), flush=True)
+    return EXIT_FUNCTION_ERROR if function_error else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

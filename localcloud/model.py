@@ -24,12 +24,21 @@ class LambdaFunction:
     timeout_seconds: int
     memory_mb: int
     reserved_concurrency: int | None  # ReservedConcurrentExecutions, when set
+    runtime: str = "python3.13"
+    log_group: str | None = None  # LoggingConfig.LogGroup, else /aws/lambda/<name>
+    log_format: str = "Text"  # LoggingConfig.LogFormat
+    # Asynchronous invocation (EventInvokeConfig / DeadLetterQueue): retries, then destinations.
+    async_max_retries: int = 2
+    async_max_event_age_seconds: int = 21600
+    async_on_success: str | None = None  # destination ARN (SQS, SNS, Lambda, EventBridge bus)
+    async_on_failure: str | None = None
+    dead_letter_arn: str | None = None  # DeadLetterConfig.TargetArn (SQS or SNS)
 
 
 @dataclass(frozen=True)
 class HttpRoute:
     method: str  # "GET", ..., or "ANY"
-    path: str  # API Gateway form: "/cart/lines/{sku}", "/{proxy+}"
+    path: str  # API Gateway form: "/cart/lines/{sku}", "/{proxy+}", or "$default" (method "ANY")
     function: str  # logical id of the target function
     authorizer: str | None  # name of a JWT authorizer, or None for an open route
     authorization_scopes: tuple[str, ...] = ()
@@ -49,7 +58,9 @@ class HttpApi:
     routes: tuple[HttpRoute, ...]
     authorizers: dict[str, JwtAuthorizer]
     cors: dict[str, Any] | None  # the CorsConfiguration as the template sets it (resolved)
-    throttling: dict[str, Any] | None  # DefaultRouteSettings (burst/rate), reported only
+    throttling: dict[str, Any] | None  # DefaultRouteSettings (burst/rate), enforced by the router
+    api_id: str = ""  # the API's physical id (Ref), as in requestContext.apiId
+    stage: str = "$default"
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,8 @@ class QueueSource:
     report_batch_item_failures: bool
     maximum_concurrency: int | None
     enabled: bool = True
+    queue_url: str = ""
+    filter_patterns: tuple[dict[str, Any], ...] = ()  # FilterCriteria patterns, parsed
 
 
 @dataclass(frozen=True)
@@ -75,29 +88,46 @@ class StreamSource:
     starting_position: str
     report_batch_item_failures: bool
     filter_patterns: tuple[dict[str, Any], ...] = ()
-
-
-@dataclass(frozen=True)
-class Target:
-    kind: str  # "lambda" or "states"
-    arn: str
-    input: str | None = None  # a constant Input, when the rule sets one
-    input_path: str | None = None
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """A schedule rule: `rate(...)` or `cron(...)` with its targets."""
-
-    name: str
-    expression: str
-    targets: tuple[Target, ...]
+    stream_arn: str = ""
+    batching_window_seconds: int = 0
+    maximum_retry_attempts: int = -1  # -1: until the record expires, as Lambda does
+    bisect_batch_on_function_error: bool = False
+    on_failure_arn: str | None = None
     enabled: bool = True
 
 
 @dataclass(frozen=True)
+class Target:
+    kind: str  # the ARN's service: "lambda", "states", "sqs", "sns", "events", "logs", ...
+    arn: str
+    input: str | None = None  # a constant Input, when the rule sets one
+    input_path: str | None = None
+    input_transformer: dict[str, Any] | None = None  # {InputPathsMap, InputTemplate}
+    target_id: str = ""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A schedule (an EventBridge rule with ScheduleExpression, or an EventBridge Scheduler schedule).
+
+    Nothing else runs schedules locally, so `targets` holds every target, whatever its kind.
+    """
+
+    name: str
+    expression: str  # rate(...), cron(...) or at(...)
+    targets: tuple[Target, ...]
+    enabled: bool = True
+    timezone: str | None = None  # ScheduleExpressionTimezone (Scheduler only); UTC when None
+    group: str | None = None  # the Scheduler schedule's GroupName ("default"); None for a rule's schedule
+
+
+@dataclass(frozen=True)
 class EventRule:
-    """An EventBridge pattern rule whose targets the local cloud delivers to itself."""
+    """An EventBridge pattern rule whose targets the local cloud delivers to itself.
+
+    `targets` holds only Lambda and Step Functions targets: moto delivers the others (SQS, logs,
+    other buses) itself, and the rule is created in moto with just those.
+    """
 
     name: str
     event_bus_name: str
@@ -122,6 +152,8 @@ class LocalApp:
     stream_sources: list[StreamSource] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
     rules: list[EventRule] = field(default_factory=list)
+    attributes: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> Fn::GetAtt values
+    parameters: dict[str, Any] = field(default_factory=dict)  # the template parameters' values
 
     def function_by_name_or_arn(self, name_or_arn: str) -> LambdaFunction | None:
         """Lambda accepts a name, a full ARN or a partial ARN (with or without a qualifier)."""

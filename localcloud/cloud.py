@@ -1,0 +1,348 @@
+"""The local cloud as one object: start everything template.yaml needs, on this machine, and stop it all.
+
+`LocalCloud.start()` brings things up in the order they depend on each other:
+
+1. the edge (moto + interceptors) on `edge_port`, and the Lambda runtime behind its Invoke API;
+2. the *services*: components that must exist before the stack is provisioned, because they add
+   edge interceptors (the RDS Data API) or template parameters (the payments sandbox's URL);
+3. the stack itself: template.yaml loaded, SAM-transformed and provisioned through the edge, each
+   function registered with the runtime as soon as it exists (custom resources can run it);
+4. the API front door on `api_port`, then the *consumers*: components that need the provisioned app
+   (`cloud.app`) and running functions (`cloud.invoke`): the HTTP API router, event sources, ...;
+5. demo data, and `<state_dir>/outputs.json` once the API answers.
+
+`stop()` undoes it in reverse, whatever state `start()` reached, and leaves no process behind.
+
+A component is anything with `start(cloud)` and `stop()`; add it to `default_services()` or
+`default_consumers()`. The HTTP API router mounts itself on the front door with one line in its `start`:
+
+    cloud.api.mount(HttpApiGateway(cloud.app.http_apis[0], cloud.invoke, CognitoJwks(cloud.edge_url), ...))
+
+`cloud.invoke(function, event)` returns the function's result, or raises
+`localcloud.lambda_runtime.FunctionError` (it ran and failed: raised, crashed, timed out) or
+`FunctionThrottled` (reserved concurrency exhausted). Callers that speak Lambda's Invoke API
+(status, payload, X-Amz-Function-Error) use `cloud.runtime.invoke_api(function, payload, invocation_type)`.
+
+Within one process, moto's state is shared: two LocalClouds running at once need different
+`stack_name`s (tests use unique ones).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import boto3
+import requests
+
+from localcloud.components import (
+    EventSourcesService,
+    HttpApiService,
+    OrdersDatabaseService,
+    PaymentsService,
+    StepFunctionsService,
+)
+from localcloud.edge import EdgeApp, LambdaInvokeApi
+from localcloud.lambda_runtime import DEFAULT_CONCURRENCY, DEFAULT_IDLE_SECONDS, LambdaRuntime, LogSink, stderr_sink
+from localcloud.model import LocalApp
+from localcloud.provision import provision
+from localcloud.seed import seed_catalog, seed_users
+from localcloud.server import BackgroundServer
+from localcloud.template import load_stack
+
+STATE_MARKER = ".localcloud-state"
+_claimed_state_dirs: set[Path] = set()  # by the LocalClouds of this process
+OUTPUTS_FILE = "outputs.json"
+PID_FILE = "localcloud.pid"
+_LOCAL_CREDENTIALS: dict[str, Any] = {"aws_access_key_id": "localcloud", "aws_secret_access_key": "localcloud"}
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class Component(Protocol):
+    """A part of the local cloud with its own lifecycle; `stop` must be safe after a partial `start`."""
+
+    def start(self, cloud: LocalCloud) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def default_services() -> list[Component]:
+    """Started before provisioning (they add edge interceptors or template parameter overrides)."""
+    return [StepFunctionsService(), OrdersDatabaseService(), PaymentsService()]
+
+
+def default_consumers() -> list[Component]:
+    """Started once the stack is provisioned and its functions can run."""
+    return [HttpApiService(), EventSourcesService()]
+
+
+class LocalCloudError(Exception):
+    """The local cloud cannot start (state directory in use, a component failed)."""
+
+
+class ApiFrontDoor:
+    """The WSGI app on the API port: what is mounted on it, or API Gateway's 404 until something is."""
+
+    def __init__(self) -> None:
+        self._app: WsgiApp | None = None
+
+    def mount(self, app: WsgiApp) -> None:
+        self._app = app
+
+    @property
+    def mounted(self) -> bool:
+        return self._app is not None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self._app is not None:
+            return self._app(environ, start_response)
+        body = b'{"message":"Not Found"}'
+        start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+class LocalCloud:
+    def __init__(
+        self,
+        project_dir: Path | str = ".",
+        *,
+        state_dir: Path | str = ".localcloud",
+        host: str = "127.0.0.1",
+        edge_port: int = 0,
+        api_port: int = 0,
+        payments_port: int = 0,
+        time_scale: float = 1.0,
+        reset: bool = False,
+        region: str = "us-east-1",
+        stack_name: str = "commerce-local",
+        parameter_overrides: dict[str, str] | None = None,
+        seed: bool = True,
+        services: Sequence[Component] | None = None,
+        consumers: Sequence[Component] | None = None,
+        default_concurrency: int = DEFAULT_CONCURRENCY,
+        idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        log_sink: LogSink = stderr_sink,
+    ) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        self.project_dir = Path(project_dir).resolve()
+        self.state_dir = (self.project_dir / state_dir).resolve()
+        self.template_path = self.project_dir / "template.yaml"
+        self.host = host
+        self.edge_port = edge_port
+        self.api_port = api_port
+        self.payments_port = payments_port
+        self.time_scale = time_scale
+        self.reset = reset
+        self.region = region
+        self.stack_name = stack_name
+        # Services may add to these before the stack is loaded; consumers may add outputs.
+        self.parameter_overrides: dict[str, str] = dict(parameter_overrides or {})
+        self.output_overrides: dict[str, Any] = {}
+        self.seed = seed
+        self.services = list(default_services() if services is None else services)
+        self.consumers = list(default_consumers() if consumers is None else consumers)
+        self.edge = EdgeApp()
+        self.api = ApiFrontDoor()
+        # The runtime learns the edge's URL when the edge has its port (start).
+        self.runtime = LambdaRuntime(
+            endpoint_url="",
+            region=region,
+            default_concurrency=default_concurrency,
+            idle_seconds=idle_seconds,
+            async_retry_delays=tuple(self.scaled(d) for d in (60.0, 120.0)),
+            log_sink=log_sink,
+        )
+        self.demo_users: list[dict[str, Any]] = []
+        self._app: LocalApp | None = None
+        self._edge_server: BackgroundServer | None = None
+        self._api_server: BackgroundServer | None = None
+        self._started: list[Component] = []
+        self._runtime_started = False
+        self._owns_pid_file = False
+
+    # ------------------------------------------------------------------ what components read
+    @property
+    def app(self) -> LocalApp:
+        if self._app is None:
+            raise LocalCloudError("the stack is not provisioned yet")
+        return self._app
+
+    @property
+    def edge_url(self) -> str:
+        if self._edge_server is None:
+            raise LocalCloudError("the edge is not running")
+        return f"http://{self.host}:{self._edge_server.port}"
+
+    @property
+    def api_url(self) -> str:
+        if self._api_server is None:
+            raise LocalCloudError("the API is not running")
+        return f"http://{self.host}:{self._api_server.port}"
+
+    def scaled(self, seconds: float) -> float:
+        """A duration of the real cloud as the local clock runs it: `time_scale` times faster."""
+        return seconds / self.time_scale
+
+    def invoke(self, function: str, event: Any) -> Any:
+        """Run a function of the stack (logical id, name or ARN) synchronously and return its result.
+
+        Raises `localcloud.lambda_runtime.FunctionError` when it raised, crashed or timed out, and
+        `FunctionThrottled` when its reserved concurrency is exhausted.
+        """
+        return self.runtime.invoke(function, event)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for a local service, as a handler would make one."""
+        session = boto3.session.Session(region_name=self.region, **_LOCAL_CREDENTIALS)
+        return session.client(service, endpoint_url=self.edge_url)  # type: ignore[call-overload]
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """The stack's outputs as this machine serves them (what outputs.json holds)."""
+        app = self.app
+        return {
+            **app.outputs,
+            "ApiUrl": self.api_url,
+            "AwsEndpointUrl": self.edge_url,
+            "Region": self.region,
+            "PaymentsApiUrl": app.outputs.get("PaymentsApiUrl", app.parameters.get("PaymentsApiUrl")),
+            **self.output_overrides,
+            "DemoUsers": self.demo_users,
+        }
+
+    @property
+    def outputs_path(self) -> Path:
+        return self.state_dir / OUTPUTS_FILE
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> LocalCloud:
+        try:
+            self._claim_state_dir()
+            self._edge_server = BackgroundServer(self.edge, self.host, self.edge_port, name="localcloud-edge").start()
+            self.runtime.endpoint_url = self.edge_url
+            self.edge.intercept(LambdaInvokeApi.matches, LambdaInvokeApi(self.runtime))
+            self.runtime.start()
+            self._runtime_started = True
+            for service in self.services:
+                self._started.append(service)
+                service.start(self)
+            stack = load_stack(
+                self.template_path,
+                region=self.region,
+                stack_name=self.stack_name,
+                parameter_overrides=self.parameter_overrides,
+            )
+            self._app = provision(
+                stack,
+                endpoint_url=self.edge_url,
+                invoke=self.invoke,
+                register_interceptor=self.edge.intercept,
+                on_function=self.runtime.register,
+            )
+            self._api_server = BackgroundServer(self.api, self.host, self.api_port, name="localcloud-api").start()
+            for consumer in self.consumers:
+                self._started.append(consumer)
+                consumer.start(self)
+            if self.seed:
+                self._seed()
+            self._wait_until_api_answers()
+            self._write_outputs()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop everything that was started, newest first; safe to call twice or after a failed start."""
+        while self._started:
+            component = self._started.pop()
+            with contextlib.suppress(Exception):
+                component.stop()
+        if self._api_server is not None:
+            self._api_server.stop()
+            self._api_server = None
+        if self._runtime_started:
+            self.runtime.stop()
+            self._runtime_started = False
+        if self._edge_server is not None:
+            self._edge_server.stop()
+            self._edge_server = None
+        if self._owns_pid_file:
+            for name in (OUTPUTS_FILE, PID_FILE):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.state_dir / name).unlink()
+            _claimed_state_dirs.discard(self.state_dir)
+            self._owns_pid_file = False
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ steps
+    def _claim_state_dir(self) -> None:
+        """One local cloud per state directory; `reset` empties it (only if it is one of ours)."""
+        if self.reset and self.state_dir.exists():
+            if not (self.state_dir / STATE_MARKER).exists() and any(self.state_dir.iterdir()):
+                raise LocalCloudError(f"{self.state_dir} is not a local cloud state directory; not resetting it")
+            if running_cloud_pid(self.state_dir) is not None:
+                raise LocalCloudError(f"a local cloud is running from {self.state_dir}; stop it before --reset")
+            shutil.rmtree(self.state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / STATE_MARKER).touch()
+        pid = running_cloud_pid(self.state_dir)
+        if pid is not None or self.state_dir in _claimed_state_dirs:
+            raise LocalCloudError(f"another local cloud (pid {pid or os.getpid()}) is running from {self.state_dir}")
+        _claimed_state_dirs.add(self.state_dir)
+        (self.state_dir / PID_FILE).write_text(f"{os.getpid()}\n")
+        self._owns_pid_file = True
+
+    def _seed(self) -> None:
+        outputs = self.app.outputs
+        table, pool = outputs.get("CommerceTableName"), outputs.get("UserPoolId")
+        if table:
+            seed_catalog(self.client("dynamodb"), table)
+        if pool:
+            self.demo_users = seed_users(self.client("cognito-idp"), pool)
+
+    def _wait_until_api_answers(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                requests.get(f"{self.api_url}/", timeout=2)
+                return
+            except requests.RequestException as error:
+                if time.monotonic() > deadline:
+                    raise LocalCloudError(f"the API at {self.api_url} does not answer: {error}") from error
+                time.sleep(0.05)
+
+    def _write_outputs(self) -> None:
+        temporary = self.outputs_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.outputs, indent=2) + "\n")
+        temporary.replace(self.outputs_path)
+
+
+def running_cloud_pid(state_dir: Path) -> int | None:
+    """The pid of a live local cloud using `state_dir`, if there is one (a stale pid file is ignored)."""
+    try:
+        pid = int((state_dir / PID_FILE).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid

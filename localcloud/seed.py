@@ -1,0 +1,154 @@
+"""Demo data for a local run: a small catalog with stock, and Cognito users to sign in with.
+
+The catalog goes in through the project's own catalog and stock adapters (the same writes the
+admin endpoints make), so it follows the table's item layout by construction. Product ids are
+derived from the product names, so seeding again finds the products there and changes nothing:
+stock an operator changed stays as it is.
+
+The users are created the way an administrator would: AdminCreateUser, a permanent password with
+AdminSetUserPassword, and membership of their groups (`admin` for operators).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from commerce.adapters.dynamodb.catalog import DynamoDbCatalog
+from commerce.adapters.dynamodb.inventory import DynamoDbStockLedger
+from commerce.domain.catalog.errors import ProductChanged, SkuExists
+from commerce.domain.catalog.models import ProductSpec, VariantSpec
+from commerce.domain.catalog.service import create_product
+from commerce.domain.money import Money
+
+_DEMO_NAMESPACE = uuid.UUID("6f1c2d8e-4b7a-4f0e-9a53-2c1d7e9b8a40")
+
+
+@dataclass(frozen=True)
+class DemoVariant:
+    sku: str
+    name: str
+    price_cents: int
+    on_hand: int
+
+
+@dataclass(frozen=True)
+class DemoProduct:
+    name: str
+    description: str
+    category: str
+    variants: tuple[DemoVariant, ...]
+
+    @property
+    def product_id(self) -> str:
+        return uuid.uuid5(_DEMO_NAMESPACE, self.name).hex
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    email: str
+    groups: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"username": self.username, "password": self.password, "groups": list(self.groups)}
+
+
+CURRENCY = "EUR"
+
+DEMO_CATALOG = (
+    DemoProduct(
+        "Espresso Cup",
+        "A thick-walled porcelain cup that keeps a double shot hot.",
+        "kitchen",
+        (
+            DemoVariant("CUP-ESP-WHITE", "White", 1200, 40),
+            DemoVariant("CUP-ESP-BLACK", "Black", 1200, 25),
+        ),
+    ),
+    DemoProduct(
+        "Pour-Over Kettle",
+        "A gooseneck kettle for a slow, even pour.",
+        "kitchen",
+        (DemoVariant("KETTLE-GOOSE-1L", "1 litre", 4900, 12),),
+    ),
+    DemoProduct(
+        "Linen Apron",
+        "Washed linen with deep pockets.",
+        "textiles",
+        (
+            DemoVariant("APRON-LINEN-S", "Small", 3500, 8),
+            DemoVariant("APRON-LINEN-M", "Medium", 3500, 15),
+            DemoVariant("APRON-LINEN-L", "Large", 3500, 6),
+        ),
+    ),
+    DemoProduct(
+        "Tea Towel Set",
+        "Three cotton tea towels in stripes.",
+        "textiles",
+        (DemoVariant("TOWEL-SET-3", "Set of three", 1900, 30),),
+    ),
+    DemoProduct(
+        "Limited Edition Grinder",
+        "A hand grinder with ceramic burrs; only a few made.",
+        "equipment",
+        (DemoVariant("GRINDER-LTD", "Walnut", 12900, 3),),
+    ),
+)
+
+DEMO_USERS = (
+    DemoUser("operator", "Operator-Demo-2024", "operator@example.com", ("admin",)),
+    DemoUser("customer", "Customer-Demo-2024", "customer@example.com", ()),
+)
+
+
+def seed_catalog(dynamodb_client: Any, table_name: str, *, now: datetime | None = None) -> int:
+    """Add the demo products that are not there yet, with their stock; how many were added."""
+    catalog = DynamoDbCatalog(table_name, client=dynamodb_client)
+    ledger = DynamoDbStockLedger(table_name, client=dynamodb_client)
+    moment = now or datetime.now(UTC)
+    added = 0
+    for product in DEMO_CATALOG:
+        spec = ProductSpec(
+            name=product.name,
+            description=product.description,
+            category=product.category,
+            variants=tuple(VariantSpec(v.sku, v.name, Money(v.price_cents, CURRENCY)) for v in product.variants),
+        )
+        try:
+            create_product(catalog, spec, now=moment, new_id=lambda p=product: p.product_id)  # type: ignore[misc]
+        except (SkuExists, ProductChanged):
+            continue  # seeded before: leave it, and its stock, as it is now
+        for variant in product.variants:
+            ledger.set_on_hand(variant.sku, variant.on_hand)
+        added += 1
+    return added
+
+
+def seed_users(cognito_client: Any, user_pool_id: str) -> list[dict[str, Any]]:
+    """Create the demo users (once) with permanent passwords and their groups; returns outputs' DemoUsers."""
+    existing_groups = {g["GroupName"] for g in cognito_client.list_groups(UserPoolId=user_pool_id).get("Groups", [])}
+    for user in DEMO_USERS:
+        with contextlib.suppress(cognito_client.exceptions.UsernameExistsException):
+            cognito_client.admin_create_user(
+                UserPoolId=user_pool_id,
+                Username=user.username,
+                MessageAction="SUPPRESS",
+                UserAttributes=[
+                    {"Name": "email", "Value": user.email},
+                    {"Name": "email_verified", "Value": "true"},
+                ],
+            )
+        cognito_client.admin_set_user_password(
+            UserPoolId=user_pool_id, Username=user.username, Password=user.password, Permanent=True
+        )
+        for group in user.groups:
+            if group not in existing_groups:
+                cognito_client.create_group(UserPoolId=user_pool_id, GroupName=group)
+                existing_groups.add(group)
+            cognito_client.admin_add_user_to_group(UserPoolId=user_pool_id, Username=user.username, GroupName=group)
+    return [user.to_json() for user in DEMO_USERS]
