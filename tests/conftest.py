@@ -1,4 +1,4 @@
-"""Shared fixtures: AWS credentials that can never reach a real account, and moto-backed tables."""
+"""Shared fixtures: AWS credentials that can never reach a real account, moto-backed tables, the local cloud."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-# Set before anything imports boto3: no test may ever reach a real AWS account.
+from tests.support.local_cloud import RunningCloud, run_local_cloud
+
+# Set before any client is created: no test may ever reach a real AWS account.
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -34,3 +36,15 @@ def commerce_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         create_table(boto3.client("dynamodb"), "CommerceTable", name)
         monkeypatch.setenv("TABLE_NAME", name)
         yield name
+
+
+@pytest.fixture(scope="session")
+def local_cloud() -> Iterator[RunningCloud]:
+    """`make run` in miniature: the whole backend started by `python -m localcloud run` in its own process,
+    on free ports, once per test session (per xdist worker); tests call it over HTTP, as a storefront does.
+
+    A separate process keeps its moto state away from the `mock_aws` tests of the same worker. Its state
+    directory is not under pytest's tmp_path: PostgreSQL runs as an unprivileged user that must traverse
+    the parents, and every pytest start resets its base temp directory to owner-only.
+    """
+    yield from run_local_cloud()

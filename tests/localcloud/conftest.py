@@ -1,9 +1,6 @@
 """Fixtures for tests of (and against) the local cloud.
 
-- `local_cloud`: the whole project's local cloud, started once per test session (per xdist worker) on
-  free ports, in a temporary state directory, with a unique stack name; other local-cloud and e2e tests
-  reuse it. Tests that use it should carry `@pytest.mark.xdist_group("local_cloud")` so that one worker
-  starts it for all of them.
+- `local_cloud` (in tests/conftest.py): the whole project's local cloud, once per test session.
 - `start_local_cloud`: starts a LocalCloud for one test (stopped at teardown), for a throwaway project.
 - `throwaway_project`: a small template.yaml with tiny functions under tmp_path, for runtime edge cases
   (timeouts, crashes) that the real functions must never have.
@@ -145,13 +142,3 @@ def start_local_cloud(tmp_path: Path) -> Iterator[Callable[..., LocalCloud]]:
     yield start
     for cloud in reversed(started):
         cloud.stop()
-
-
-@pytest.fixture(scope="session")
-def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    """The project's whole local cloud (every default service and consumer, demo data), once per session."""
-    cloud = LocalCloud(
-        ROOT, state_dir=tmp_path_factory.mktemp("localcloud-state"), stack_name=unique_stack_name("commerce")
-    )
-    with cloud:
-        yield cloud
