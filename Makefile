@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 REGION ?= us-east-1
+STATE_DIR ?= .localcloud
 ENV ?= dev
 
 export SAM_CLI_TELEMETRY := 0
@@ -22,7 +23,7 @@ $(INSTALLED): requirements.lock pyproject.toml
 install: $(INSTALLED)
 
 run: install  ## start the whole backend locally with demo data (Ctrl-C stops it)
-	$(BIN)/python -m localcloud run $(ARGS)
+	$(BIN)/python -m localcloud --state-dir $(STATE_DIR) run $(ARGS)
 
 test: install  ## the whole suite: unit, integration, local cloud and end-to-end
 	$(BIN)/python -m pytest -n 2 $(ARGS)
@@ -47,8 +48,9 @@ package: install  ## deployable artifacts in .aws-sam/build (sam build, or pip w
 deploy: package  ## sam deploy with the samconfig.toml profile ENV (dev or prod)
 	$(BIN)/sam deploy --config-env $(ENV) --template-file .aws-sam/build/template.yaml
 
-bench: install  ## print the benchmarks' figures
+bench: install  ## print the benchmarks' figures (they never fail)
 	$(BIN)/python -m bench.cold_start
+	$(BIN)/python -m bench.localcloud
 
 lock:  ## re-pin requirements.lock and the layer's requirements from pyproject.toml (needs uv: pip install uv)
 	uv pip compile pyproject.toml --extra localcloud --extra dev --python-version 3.11 -o requirements.lock

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from localcloud import http_api
+from localcloud.cfn_yaml import load_template_file
 from localcloud.event_sources import EventSources, InvokeOutcome, enable_stepfunctions_execution
 from localcloud.lambda_runtime import FunctionError, FunctionThrottled
 from localcloud.orders_db import DataApiApp, OrdersDatabase, is_data_api, orders_database
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
 
 ORDERS_DB_NAME_PARAMETER = "OrdersDbName"
+PAYMENTS_URL_PARAMETER = "PaymentsApiUrl"
 DEFAULT_ORDERS_DB = "commerce"
 
 
@@ -58,7 +60,8 @@ class PaymentsService:
         self.sandbox = PaymentsSandbox(time_scale=cloud.time_scale).start()
         self._server = BackgroundServer(self.sandbox, cloud.host, cloud.payments_port, name="localcloud-payments")
         self._server.start()
-        cloud.parameter_overrides.setdefault("PaymentsApiUrl", self._server.url)
+        if PAYMENTS_URL_PARAMETER in load_template_file(cloud.template_path).get("Parameters", {}):
+            cloud.parameter_overrides.setdefault(PAYMENTS_URL_PARAMETER, self._server.url)
 
     def stop(self) -> None:
         if self._server is not None:
