@@ -51,6 +51,7 @@ deploy: package  ## sam deploy with the samconfig.toml profile ENV (dev or prod)
 bench: install  ## print the benchmarks' figures (they never fail)
 	$(BIN)/python -m bench.cold_start
 	$(BIN)/python -m bench.localcloud
+	$(BIN)/python -m bench.orders
 
 lock:  ## re-pin requirements.lock and the layer's requirements from pyproject.toml (needs uv: pip install uv)
 	uv pip compile pyproject.toml --extra localcloud --extra dev --python-version 3.11 -o requirements.lock

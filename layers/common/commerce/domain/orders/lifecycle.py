@@ -1,0 +1,52 @@
+"""The order lifecycle of shared/API.md as one explicit table: (status, action) -> next status.
+
+    PENDING_PAYMENT --pay--> PAID --fulfill--> FULFILLED --refund--> REFUNDED
+    PENDING_PAYMENT --cancel--> CANCELLED      PAID --refund--> REFUNDED
+    PAID --cancel (refunds)--> CANCELLED
+
+CANCELLED and REFUNDED are final. Anything not in the table is 409 INVALID_TRANSITION. The database
+holds the same table (order_status_transitions, db/migrations/0001_orders.sql) and refuses any other
+status change; a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from commerce.domain.orders.errors import InvalidTransition
+from commerce.domain.orders.models import OrderAction, OrderStatus
+
+_S = OrderStatus
+_A = OrderAction
+
+TRANSITIONS: Mapping[tuple[OrderStatus, OrderAction], OrderStatus] = MappingProxyType(
+    {
+        (_S.PENDING_PAYMENT, _A.PAY): _S.PAID,
+        (_S.PENDING_PAYMENT, _A.CANCEL): _S.CANCELLED,
+        (_S.PAID, _A.FULFILL): _S.FULFILLED,
+        (_S.PAID, _A.REFUND): _S.REFUNDED,
+        (_S.PAID, _A.CANCEL): _S.CANCELLED,
+        (_S.FULFILLED, _A.REFUND): _S.REFUNDED,
+    }
+)
+
+INITIAL_STATUS = OrderStatus.PENDING_PAYMENT
+FINAL_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.REFUNDED})
+
+
+def next_status(order_id: str, current: OrderStatus, action: OrderAction) -> OrderStatus:
+    """The status `action` moves an order in `current` to, or InvalidTransition."""
+    target = TRANSITIONS.get((current, action))
+    if target is None:
+        raise InvalidTransition(order_id, current, action)
+    return target
+
+
+def status_changes() -> frozenset[tuple[OrderStatus, OrderStatus]]:
+    """Every (from, to) the lifecycle allows, whatever the action: what the database's table must hold."""
+    return frozenset((current, target) for (current, _), target in TRANSITIONS.items())
+
+
+def actions_from(status: OrderStatus) -> frozenset[OrderAction]:
+    return frozenset(action for (current, action) in TRANSITIONS if current is status)

@@ -1,0 +1,288 @@
+"""Orders, their lines and events, and the filters and positions of order listings, as plain values."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from commerce.domain.errors import FieldProblem, ValidationFailed
+from commerce.domain.money import Money
+
+
+class OrderStatus(StrEnum):
+    """Where an order is in its life (shared/API.md). CANCELLED and REFUNDED are final."""
+
+    PENDING_PAYMENT = "PENDING_PAYMENT"
+    PAID = "PAID"
+    FULFILLED = "FULFILLED"
+    CANCELLED = "CANCELLED"
+    REFUNDED = "REFUNDED"
+
+
+class OrderAction(StrEnum):
+    """What can happen to an order; `lifecycle.TRANSITIONS` says from which status to which."""
+
+    PAY = "pay"
+    FULFILL = "fulfill"
+    CANCEL = "cancel"
+    REFUND = "refund"
+
+
+# Event types of the history. The creation is not an action: it enters PENDING_PAYMENT from nothing.
+ORDER_CREATED = "OrderCreated"
+EVENT_TYPES: Mapping[OrderAction, str] = MappingProxyType(
+    {
+        OrderAction.PAY: "PaymentSucceeded",
+        OrderAction.FULFILL: "OrderFulfilled",
+        OrderAction.CANCEL: "OrderCancelled",
+        OrderAction.REFUND: "OrderRefunded",
+    }
+)
+
+MAX_LINES = 100
+MAX_ID_LENGTH = 128
+MAX_EMAIL_LENGTH = 254
+
+Clock = Callable[[], datetime]
+
+
+def order_clock() -> datetime:
+    """Now, in UTC, to the millisecond: the precision the API shows and the orders database stores."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
+
+
+def canonical_order_id(value: str) -> str | None:
+    """The canonical (lower-case, hyphenated) form of a UUID order id, or None when `value` is not one."""
+    if not 32 <= len(value) <= 36:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def new_order_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class OrderOwner:
+    """Who an order belongs to: a guest session, a customer, or both (a session bound to a customer)."""
+
+    session_id: str | None = None
+    customer_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.session_id is None and self.customer_id is None:
+            raise ValueError("an order owner needs a session id or a customer id")
+
+    def owns(self, order: Order) -> bool:
+        return (self.customer_id is not None and order.owner.customer_id == self.customer_id) or (
+            self.session_id is not None and order.owner.session_id == self.session_id
+        )
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str  # ISO 3166-1 alpha-2
+    line2: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        body = {"name": self.name, "line1": self.line1}
+        if self.line2 is not None:
+            body["line2"] = self.line2
+        body.update({"city": self.city, "postalCode": self.postal_code, "country": self.country})
+        return body
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ShippingAddress:
+        line2 = data.get("line2")
+        return cls(
+            name=str(data["name"]),
+            line1=str(data["line1"]),
+            line2=None if line2 is None else str(line2),
+            city=str(data["city"]),
+            postal_code=str(data["postalCode"]),
+            country=str(data["country"]),
+        )
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One SKU bought, at the catalog price of the checkout."""
+
+    sku: str
+    product_id: str
+    name: str
+    quantity: int
+    unit_price: Money
+
+    @property
+    def line_total(self) -> Money:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """One entry of an order's history: what happened (`type`), when, who did it, and the status change.
+
+    `from_status` is None only for the creation; both are None for an event that changes no status.
+    """
+
+    type: str
+    at: datetime
+    actor: str
+    from_status: OrderStatus | None = None
+    to_status: OrderStatus | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """What the checkout hands over to create an order. Totals are derived here, never taken from a client."""
+
+    order_id: str
+    checkout_id: str
+    owner: OrderOwner
+    email: str
+    lines: tuple[OrderLine, ...]
+    shipping_address: ShippingAddress
+    created_at: datetime
+    actor: str = "checkout"
+
+    @property
+    def currency(self) -> str:
+        return self.lines[0].unit_price.currency
+
+    @property
+    def subtotal(self) -> Money:
+        total = Money.zero(self.currency)
+        for line in self.lines:
+            total = total + line.line_total
+        return total
+
+    @property
+    def total(self) -> Money:
+        # Equal to the subtotal until shipping and taxes exist (shared/API.md).
+        return self.subtotal
+
+    def creation_event(self) -> OrderEvent:
+        return OrderEvent(
+            type=ORDER_CREATED,
+            at=self.created_at,
+            actor=self.actor,
+            from_status=None,
+            to_status=OrderStatus.PENDING_PAYMENT,
+            detail={"checkoutId": self.checkout_id},
+        )
+
+    def as_order(self) -> Order:
+        return Order(
+            order_id=self.order_id,
+            checkout_id=self.checkout_id,
+            owner=self.owner,
+            email=self.email,
+            status=OrderStatus.PENDING_PAYMENT,
+            lines=self.lines,
+            subtotal=self.subtotal,
+            total=self.total,
+            shipping_address=self.shipping_address,
+            created_at=self.created_at,
+            updated_at=self.created_at,
+            events=(self.creation_event(),),
+        )
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    checkout_id: str
+    owner: OrderOwner
+    email: str
+    status: OrderStatus
+    lines: tuple[OrderLine, ...]
+    subtotal: Money
+    total: Money
+    shipping_address: ShippingAddress
+    created_at: datetime
+    updated_at: datetime
+    events: tuple[OrderEvent, ...]  # oldest first
+
+    @property
+    def position(self) -> OrderPosition:
+        return OrderPosition(created_at=self.created_at, order_id=self.order_id)
+
+    def after(self, event: OrderEvent) -> Order:
+        """This order once `event` (a status change recorded atomically with it) has happened."""
+        status = event.to_status if event.to_status is not None else self.status
+        return replace(
+            self,
+            status=status,
+            updated_at=max(self.updated_at, event.at),
+            events=(*self.events, event),
+        )
+
+    def has_event(self, event_type: str) -> bool:
+        return any(event.type == event_type for event in self.events)
+
+
+@dataclass(frozen=True)
+class OrderPosition:
+    """A place in a listing ordered newest first: (created_at, order_id), both descending."""
+
+    created_at: datetime
+    order_id: str
+
+    def sort_key(self) -> tuple[datetime, str]:
+        return (self.created_at, self.order_id)
+
+    def to_fields(self) -> dict[str, str]:
+        return {"t": self.created_at.astimezone(UTC).isoformat(), "id": self.order_id}
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str] | None) -> OrderPosition | None:
+        """The position a decoded cursor names, or ValidationFailed when the fields cannot be one."""
+        if fields is None:
+            return None
+        if set(fields) != {"t", "id"} or canonical_order_id(fields["id"]) != fields["id"]:
+            raise invalid_cursor()
+        try:
+            created_at = datetime.fromisoformat(fields["t"])
+        except ValueError as error:
+            raise invalid_cursor() from error
+        if created_at.tzinfo is None:
+            raise invalid_cursor()
+        return cls(created_at=created_at.astimezone(UTC), order_id=fields["id"])
+
+
+def invalid_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        "The cursor is not valid for this listing",
+        errors=[FieldProblem(field="cursor", code="INVALID_CURSOR", message="use a nextCursor from the same listing")],
+    )
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    """The operators' search: every field set narrows it. `created_to` is exclusive."""
+
+    status: OrderStatus | None = None
+    email: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    orders: tuple[Order, ...]
+    next_position: OrderPosition | None

@@ -1,0 +1,71 @@
+"""The orders endpoints' query filters as pydantic models (shared/API.md).
+
+Query strings arrive as strings, so values parse leniently, but unknown parameters, unknown statuses,
+malformed emails, timestamps without an offset and inverted ranges are 400 VALIDATION_ERROR. A handler
+combines these filters with `commerce.api.pagination.PageQuery` (`limit`, `cursor`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from commerce.domain.orders.models import MAX_EMAIL_LENGTH, OrderFilters, OrderStatus
+
+EmailFilter = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=MAX_EMAIL_LENGTH, pattern=r"^[^@\s]+@[^@\s]+$"),
+]
+
+
+class OrderSearchFilters(BaseModel):
+    """`status`, `email` (case-insensitive), `createdFrom` (inclusive) and `createdTo` (exclusive)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: OrderStatus | None = None
+    email: EmailFilter | None = None
+    created_from: AwareDatetime | None = Field(None, alias="createdFrom")
+    created_to: AwareDatetime | None = Field(None, alias="createdTo")
+
+    @field_validator("status", "email", "created_from", "created_to", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value: object) -> object:
+        # Search forms send `email=` for an empty box: that is "no filter", not an error.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> OrderSearchFilters:
+        if self.created_from and self.created_to and self.created_from >= self.created_to:
+            raise ValueError("createdFrom must be before createdTo")
+        return self
+
+    def criteria(self) -> OrderFilters:
+        return OrderFilters(
+            status=self.status,
+            email=self.email,
+            created_from=_ceil_to_millisecond(self.created_from),
+            created_to=_ceil_to_millisecond(self.created_to),
+        )
+
+    def cursor_scope(self) -> str:
+        """Binds a cursor to the filters it was issued for."""
+        criteria = self.criteria()
+        parts = (
+            criteria.status.value if criteria.status else "",
+            (criteria.email or "").lower(),
+            criteria.created_from.isoformat() if criteria.created_from else "",
+            criteria.created_to.isoformat() if criteria.created_to else "",
+        )
+        return "admin-orders\x1f" + "\x1f".join(parts)
+
+
+def _ceil_to_millisecond(moment: datetime | None) -> datetime | None:
+    """Orders are stored to the millisecond, so rounding a bound up to it keeps `>=` and `<` exact."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(UTC)
+    spare = moment.microsecond % 1000
+    return moment if spare == 0 else moment + timedelta(microseconds=1000 - spare)

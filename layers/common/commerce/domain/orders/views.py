@@ -1,0 +1,55 @@
+"""Orders as the HTTP contract shows them (shared/API.md, openapi.yaml `Order`).
+
+Storefront callers see their order's history without the actor (operator ids are internal); operators
+see who did what.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from commerce.domain.orders.models import Order, OrderEvent, OrderLine
+from commerce.domain.sessions.models import rfc3339
+
+
+class Audience(Enum):
+    CUSTOMER = "customer"
+    OPERATOR = "operator"
+
+
+def order_json(order: Order, audience: Audience) -> dict[str, Any]:
+    return {
+        "orderId": order.order_id,
+        "status": order.status.value,
+        "email": order.email,
+        "lines": [line_json(line) for line in order.lines],
+        "subtotal": order.subtotal.to_json(),
+        "total": order.total.to_json(),
+        "shippingAddress": order.shipping_address.to_json(),
+        "createdAt": rfc3339(order.created_at),
+        "updatedAt": rfc3339(order.updated_at),
+        "events": [event_json(event, audience) for event in order.events],
+    }
+
+
+def line_json(line: OrderLine) -> dict[str, Any]:
+    return {
+        "sku": line.sku,
+        "productId": line.product_id,
+        "name": line.name,
+        "quantity": line.quantity,
+        "unitPrice": line.unit_price.to_json(),
+        "lineTotal": line.line_total.to_json(),
+    }
+
+
+def event_json(event: OrderEvent, audience: Audience) -> dict[str, Any]:
+    detail: dict[str, Any] = dict(event.detail)
+    if event.from_status is not None:
+        detail["fromStatus"] = event.from_status.value
+    if event.to_status is not None:
+        detail["toStatus"] = event.to_status.value
+    if audience is Audience.OPERATOR:
+        detail["actor"] = event.actor
+    return {"type": event.type, "at": rfc3339(event.at), "detail": detail}

@@ -1,0 +1,65 @@
+"""The order lifecycle table is exactly shared/API.md's, and everything outside it is 409 INVALID_TRANSITION."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from commerce.domain.errors import ErrorCode
+from commerce.domain.orders.errors import InvalidTransition
+from commerce.domain.orders.lifecycle import (
+    FINAL_STATUSES,
+    INITIAL_STATUS,
+    TRANSITIONS,
+    actions_from,
+    next_status,
+    status_changes,
+)
+from commerce.domain.orders.models import OrderAction, OrderStatus
+
+S, A = OrderStatus, OrderAction
+
+# shared/API.md, written out by hand so that a change to the table has to be a change to this too.
+API_MD = {
+    (S.PENDING_PAYMENT, A.PAY): S.PAID,
+    (S.PENDING_PAYMENT, A.CANCEL): S.CANCELLED,
+    (S.PAID, A.FULFILL): S.FULFILLED,
+    (S.PAID, A.REFUND): S.REFUNDED,
+    (S.PAID, A.CANCEL): S.CANCELLED,
+    (S.FULFILLED, A.REFUND): S.REFUNDED,
+}
+
+
+def test_transition_table_is_the_contracts() -> None:
+    # Given the lifecycle of shared/API.md, Then the domain's table holds exactly those transitions
+    assert dict(TRANSITIONS) == API_MD
+    assert INITIAL_STATUS is S.PENDING_PAYMENT
+
+
+def test_final_statuses_have_no_way_out() -> None:
+    # Given CANCELLED and REFUNDED, Then no action leaves them
+    assert {S.CANCELLED, S.REFUNDED} == FINAL_STATUSES
+    for status in FINAL_STATUSES:
+        assert actions_from(status) == frozenset()
+
+
+@pytest.mark.parametrize(("status", "action"), list(itertools.product(OrderStatus, OrderAction)))
+def test_every_pair_outside_the_table_is_an_invalid_transition(status: OrderStatus, action: OrderAction) -> None:
+    # Given any status and action
+    if (status, action) in API_MD:
+        # Then a pair of the table moves to its target
+        assert next_status("o-1", status, action) is API_MD[(status, action)]
+        return
+    # Then any other pair is refused with 409 INVALID_TRANSITION naming the status and the action
+    with pytest.raises(InvalidTransition) as refused:
+        next_status("o-1", status, action)
+    assert refused.value.code is ErrorCode.INVALID_TRANSITION
+    assert refused.value.code.status == 409
+    assert status.value in refused.value.detail
+    assert action.value in refused.value.detail
+
+
+def test_status_changes_are_the_tables_pairs() -> None:
+    # Given the table, Then the (from, to) pairs the database must allow are its own
+    assert status_changes() == {(current, target) for (current, _), target in API_MD.items()}
