@@ -21,14 +21,14 @@ from commerce.adapters.orders_db.migrations import (
 )
 from commerce.adapters.orders_db.parameters import Uuid
 from commerce.domain.orders.lifecycle import status_changes
-from tests.integration.test_orders_support import (
+from tests.support.orders import new_order
+from tests.support.orders_db import (
     CLUSTER_ARN,
     MIGRATIONS,
     SECRET_ARN,
     OrdersCloud,
     orders_cloud,
 )
-from tests.unit.test_orders_support import new_order
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ from werkzeug.wrappers import Request, Response
 from commerce.adapters.orders_db.client import rds_data_client
 from commerce.settings import load_settings
 from localcloud.server import BackgroundServer
-from tests.integration.test_orders_support import CLUSTER_ARN, SECRET_ARN, OrdersCloud, orders_cloud
 from tests.support.handlers import load_handler
 from tests.support.lambda_events import FakeLambdaContext, load_event
+from tests.support.orders_db import CLUSTER_ARN, SECRET_ARN, OrdersCloud, orders_cloud
 
 pytestmark = pytest.mark.integration
 

@@ -25,11 +25,11 @@ from commerce.domain.orders.service import create_order, mark_order_paid
 from commerce.domain.sessions.models import SessionPolicy
 from commerce.domain.sessions.service import create_session
 from commerce.settings import load_settings
-from tests.integration.test_orders_support import CLUSTER_ARN, SECRET_ARN, OrdersCloud, orders_cloud
 from tests.support.handlers import load_handler
 from tests.support.lambda_events import FakeLambdaContext, http_event
+from tests.support.orders import T0, minutes, new_order
+from tests.support.orders_db import CLUSTER_ARN, SECRET_ARN, OrdersCloud, orders_cloud
 from tests.support.template import ROOT
-from tests.unit.test_orders_support import T0, minutes, new_order
 
 pytestmark = pytest.mark.integration
 

@@ -38,8 +38,8 @@ from commerce.domain.orders.service import (
     mark_order_paid,
     search_orders,
 )
-from tests.integration.test_orders_support import OrdersCloud, orders_cloud
-from tests.unit.test_orders_support import T0, SteppingClock, minutes, new_order
+from tests.support.orders import T0, SteppingClock, minutes, new_order
+from tests.support.orders_db import OrdersCloud, orders_cloud
 
 pytestmark = pytest.mark.integration
 

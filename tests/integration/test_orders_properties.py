@@ -20,8 +20,8 @@ from commerce.domain.orders.memory import InMemoryOrderRepository
 from commerce.domain.orders.models import Order, OrderAction
 from commerce.domain.orders.ports import OrderRepository
 from commerce.domain.orders.service import apply_action, cancel_unpaid_order, create_order, fulfill_order
-from tests.integration.test_orders_support import OrdersCloud, orders_cloud
-from tests.unit.test_orders_support import SteppingClock, new_order
+from tests.support.orders import SteppingClock, new_order
+from tests.support.orders_db import OrdersCloud, orders_cloud
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -25,19 +25,19 @@ from commerce.settings import load_settings
 from localcloud.edge import EdgeApp
 from localcloud.orders_db import DataApiApp, is_data_api
 from localcloud.server import BackgroundServer
-from tests.integration.test_orders_support import (
+from tests.support.handlers import load_handler
+from tests.support.lambda_events import FakeLambdaContext, http_event
+from tests.support.orders import new_order
+from tests.support.orders_db import (
     ADMIN_DATABASE,
     CLUSTER_ARN,
     SECRET_ARN,
     OrdersCloud,
     orders_cloud,
 )
-from tests.integration.test_orders_support import (
+from tests.support.orders_db import (
     rds_data_client as local_client,
 )
-from tests.support.handlers import load_handler
-from tests.support.lambda_events import FakeLambdaContext, http_event
-from tests.unit.test_orders_support import new_order
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from commerce.domain.orders.schemas import OrderSearchFilters
 from commerce.domain.orders.views import Audience, order_json
 from commerce.domain.sessions.models import Session
 from commerce.domain.sessions.tokens import issue_token
-from tests.unit.test_orders_support import T0, new_order
+from tests.support.orders import T0, new_order
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 

@@ -25,7 +25,7 @@ from commerce.domain.orders.service import (
     create_order,
     fulfill_order,
 )
-from tests.unit.test_orders_support import SteppingClock, new_order
+from tests.support.orders import SteppingClock, new_order
 
 
 class OrderLifecycle(RuleBasedStateMachine):

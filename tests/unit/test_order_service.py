@@ -39,7 +39,7 @@ from commerce.domain.orders.service import (
     record_refund,
     search_orders,
 )
-from tests.unit.test_orders_support import T0, SteppingClock, address, minutes, new_order
+from tests.support.orders import T0, SteppingClock, address, minutes, new_order
 
 
 @pytest.fixture

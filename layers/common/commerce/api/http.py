@@ -100,8 +100,10 @@ def validation_failed(error: ValidationError) -> ValidationFailed:
     problems = [
         FieldProblem(field=_field_path(e["loc"]), code=e["type"].upper(), message=e["msg"]) for e in error.errors()
     ]
-    detail = "The request body is not valid JSON" if any(e["type"] == "json_invalid" for e in error.errors()) else (
-        "The request has invalid fields"
+    detail = (
+        "The request body is not valid JSON"
+        if any(e["type"] == "json_invalid" for e in error.errors())
+        else ("The request has invalid fields")
     )
     return ValidationFailed(detail, errors=problems)
 

@@ -1,14 +1,17 @@
 """Every key of the commerce table is built here, and only here.
 
-Item layout (PK / SK, main attributes):
+Item layout (PK / SK: main attributes):
 
-| entity       | PK                     | SK           | notes |
-|--------------|------------------------|--------------|-------|
-| session      | SESSION#<sessionId>    | SESSION      | tokenHash (sha256 hex), customerId?, expiresAt (RFC 3339), ttl (epoch s) |
-| cart         | CART#<ownerKey>        | CART         | ownerKey = SESSION#<sessionId> or CUSTOMER#<sub>; lines map, version, ttl for guest carts |
-| product      | PRODUCT#<productId>    | PRODUCT      | name, description, category, skus (list, in order), updatedAt; GSI1 (CATALOG, name#id), GSI2 (CATEGORY#c, name#id) |
-| sku (stock)  | SKU#<sku>              | SKU          | productId, productName, variantName, price {amount,currency}, onHand, reserved, available, retired |
-| reservation  | RESERVATION#<id>       | RESERVATION  | lines [{sku, quantity}], status RESERVED/RELEASED/COMMITTED, expiresAt, ttl |
+- session, SESSION#<sessionId> / SESSION: tokenHash (sha256 hex), customerId?, expiresAt (RFC 3339),
+  ttl (epoch s).
+- cart, CART#<ownerKey> / CART: ownerKey = SESSION#<sessionId> or CUSTOMER#<sub>; lines map, version,
+  ttl for guest carts.
+- product, PRODUCT#<productId> / PRODUCT: name, description, category, skus (list, in order), updatedAt;
+  GSI1 (CATALOG, name#id) and GSI2 (CATEGORY#<category>, name#id).
+- sku (stock), SKU#<sku> / SKU: productId, productName, variantName, price {amount, currency}, onHand,
+  reserved, available, retired.
+- reservation, RESERVATION#<id> / RESERVATION: lines [{sku, quantity}], status RESERVED / RELEASED /
+  COMMITTED, expiresAt, ttl.
 
 Stock counters live on the SKU item and only change through conditional writes:
 `available = onHand - reserved` is kept as its own attribute because DynamoDB conditions cannot do
