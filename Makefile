@@ -50,6 +50,7 @@ deploy: package  ## sam deploy with the samconfig.toml profile ENV (dev or prod)
 
 bench: install  ## print the benchmarks' figures (they never fail)
 	$(BIN)/python -m bench.cold_start
+	$(BIN)/python -m bench.api_calls
 	$(BIN)/python -m bench.localcloud
 	$(BIN)/python -m bench.orders
 
