@@ -19,6 +19,7 @@ from types import FrameType
 from typing import Any
 
 from localcloud.cloud import OUTPUTS_FILE, LocalCloud, LocalCloudError, default_services, running_cloud_pid
+from localcloud.event_sources.timescale import InvalidTimeScale, time_scale_from_env, validate_time_scale
 from localcloud.lambda_runtime import FunctionNotFound, InvokeError
 from localcloud.template import LocalCloudTemplateError
 
@@ -54,7 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--reset", action="store_true", help="start from empty state (wipes the state directory)")
     run.add_argument("--port", type=int, default=3000, help="HTTP API port (default 3000)")
     run.add_argument("--edge-port", type=int, default=4566, help="AWS endpoint port (default 4566)")
-    run.add_argument("--time-scale", type=float, default=1.0, help="run waits and schedules X times faster")
+    run.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        help="run waits, retries and schedules X times faster (default: LOCALCLOUD_TIME_SCALE, else 1)",
+    )
     run.add_argument(
         "--parameter", action="append", default=[], metavar="NAME=VALUE", help="template parameter override"
     )
@@ -78,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return _invoke(args, parameters)
     except LocalCloudTemplateError as error:
         print(f"template.yaml cannot run locally: {error}", file=sys.stderr)
-    except (LocalCloudError, argparse.ArgumentTypeError, OSError) as error:
+    except (LocalCloudError, InvalidTimeScale, argparse.ArgumentTypeError, OSError) as error:
         print(f"localcloud: {error}", file=sys.stderr)
     return EXIT_CANNOT_RUN
 
@@ -98,7 +104,7 @@ def _run(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         state_dir=args.state_dir,
         api_port=args.port,
         edge_port=args.edge_port,
-        time_scale=args.time_scale,
+        time_scale=time_scale_from_env() if args.time_scale is None else validate_time_scale(args.time_scale),
         reset=args.reset,
         parameter_overrides=parameters,
         seed=not args.no_seed,
