@@ -12,6 +12,10 @@ Item layout (PK / SK: main attributes):
   reserved, available, retired.
 - reservation, RESERVATION#<id> / RESERVATION: lines [{sku, quantity}], status RESERVED / RELEASED /
   COMMITTED, expiresAt, ttl.
+- checkout, CHECKOUT#<checkoutId> / CHECKOUT: the record of commerce.domain.checkout.models.Checkout
+  (status, owner, lines, total, email, shippingAddress, payment, failure, version).
+- payment task, PAYMENT#<intentId> / TASK: the Step Functions task token waiting for that intent's webhook.
+- webhook event, WEBHOOK#<eventId> / EVENT: a payment provider event already handled (dedup), ttl.
 
 Stock counters live on the SKU item and only change through conditional writes:
 `available = onHand - reserved` is kept as its own attribute because DynamoDB conditions cannot do
@@ -61,3 +65,15 @@ def catalog_sort_key(name: str, product_id: str) -> str:
 
 def category_partition(category: str) -> str:
     return f"CATEGORY#{category}"
+
+
+def checkout_key(checkout_id: str) -> dict[str, str]:
+    return key(f"CHECKOUT#{checkout_id}", "CHECKOUT")
+
+
+def payment_task_key(intent_id: str) -> dict[str, str]:
+    return key(f"PAYMENT#{intent_id}", "TASK")
+
+
+def webhook_event_key(event_id: str) -> dict[str, str]:
+    return key(f"WEBHOOK#{event_id}", "EVENT")

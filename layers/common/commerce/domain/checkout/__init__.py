@@ -1,0 +1,1 @@
+"""Checkout: turning a cart into a paid order (API.md "Checkout semantics")."""
