@@ -18,9 +18,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from localcloud.aws import edge_client
 from localcloud.cloud import OUTPUTS_FILE, LocalCloud, LocalCloudError, default_services, running_cloud_pid
 from localcloud.event_sources.timescale import InvalidTimeScale, time_scale_from_env, validate_time_scale
 from localcloud.lambda_runtime import FunctionNotFound, InvokeError
+from localcloud.payments.switches import InvalidSwitches
 from localcloud.template import LocalCloudTemplateError
 
 EXIT_FUNCTION_ERROR = 1
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return _invoke(args, parameters)
     except LocalCloudTemplateError as error:
         print(f"template.yaml cannot run locally: {error}", file=sys.stderr)
-    except (LocalCloudError, InvalidTimeScale, argparse.ArgumentTypeError, OSError) as error:
+    except (LocalCloudError, InvalidTimeScale, InvalidSwitches, argparse.ArgumentTypeError, OSError) as error:
         print(f"localcloud: {error}", file=sys.stderr)
     return EXIT_CANNOT_RUN
 
@@ -177,14 +179,8 @@ def _invoke(args: argparse.Namespace, parameters: dict[str, str]) -> int:
 
 
 def _invoke_running(state_dir: Path, function: str, payload: bytes) -> int:
-    import boto3
-
     outputs: dict[str, Any] = json.loads((state_dir / OUTPUTS_FILE).read_text())
-    client = boto3.session.Session(
-        region_name=outputs["Region"],
-        aws_access_key_id="localcloud",
-        aws_secret_access_key="localcloud",  # noqa: S106
-    ).client("lambda", endpoint_url=outputs["AwsEndpointUrl"])
+    client = edge_client("lambda", endpoint_url=outputs["AwsEndpointUrl"], region=outputs["Region"])
     try:
         response = client.invoke(FunctionName=function, Payload=payload)
     except client.exceptions.ResourceNotFoundException:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -38,9 +39,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-import boto3
 import requests
 
+from localcloud.aws import edge_client
 from localcloud.components import (
     EventSourcesService,
     HttpApiService,
@@ -56,11 +57,12 @@ from localcloud.seed import seed_catalog, seed_users
 from localcloud.server import BackgroundServer
 from localcloud.template import load_stack
 
+logger = logging.getLogger(__name__)
+
 STATE_MARKER = ".localcloud-state"
 _claimed_state_dirs: set[Path] = set()  # by the LocalClouds of this process
 OUTPUTS_FILE = "outputs.json"
 PID_FILE = "localcloud.pid"
-_LOCAL_CREDENTIALS: dict[str, Any] = {"aws_access_key_id": "localcloud", "aws_secret_access_key": "localcloud"}
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -164,7 +166,8 @@ class LocalCloud:
         self._app: LocalApp | None = None
         self._edge_server: BackgroundServer | None = None
         self._api_server: BackgroundServer | None = None
-        self._started: list[Component] = []
+        self._started_services: list[Component] = []
+        self._started_consumers: list[Component] = []
         self._runtime_started = False
         self._owns_pid_file = False
 
@@ -201,8 +204,7 @@ class LocalCloud:
 
     def client(self, service: str) -> Any:
         """A boto3 client for a local service, as a handler would make one."""
-        session = boto3.session.Session(region_name=self.region, **_LOCAL_CREDENTIALS)
-        return session.client(service, endpoint_url=self.edge_url)  # type: ignore[call-overload]
+        return edge_client(service, endpoint_url=self.edge_url, region=self.region)
 
     @property
     def outputs(self) -> dict[str, Any]:
@@ -232,7 +234,7 @@ class LocalCloud:
             self.runtime.start()
             self._runtime_started = True
             for service in self.services:
-                self._started.append(service)
+                self._started_services.append(service)
                 service.start(self)
             stack = load_stack(
                 self.template_path,
@@ -249,7 +251,7 @@ class LocalCloud:
             )
             self._api_server = BackgroundServer(self.api, self.host, self.api_port, name="localcloud-api").start()
             for consumer in self.consumers:
-                self._started.append(consumer)
+                self._started_consumers.append(consumer)
                 consumer.start(self)
             if self.seed:
                 self._seed()
@@ -261,14 +263,12 @@ class LocalCloud:
         return self
 
     def stop(self) -> None:
-        """Stop everything that was started, newest first; safe to call twice or after a failed start."""
-        while self._started:
-            component = self._started.pop()
-            with contextlib.suppress(Exception):
-                component.stop()
+        """Stop what was started, in the reverse order of `start`; safe to call twice or after a failed start."""
+        _stop_newest_first(self._started_consumers)
         if self._api_server is not None:
             self._api_server.stop()
             self._api_server = None
+        _stop_newest_first(self._started_services)
         if self._runtime_started:
             self.runtime.stop()
             self._runtime_started = False
@@ -329,6 +329,16 @@ class LocalCloud:
         temporary = self.outputs_path.with_suffix(".tmp")
         temporary.write_text(json.dumps(self.outputs, indent=2) + "\n")
         temporary.replace(self.outputs_path)
+
+
+def _stop_newest_first(components: list[Component]) -> None:
+    while components:
+        component = components.pop()
+        try:
+            component.stop()
+        except Exception:
+            # Keep stopping the rest: one component's failure must not leave the others running.
+            logger.exception("stopping %s failed", type(component).__name__)
 
 
 def running_cloud_pid(state_dir: Path) -> int | None:

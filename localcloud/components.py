@@ -14,15 +14,15 @@ Consumers start once the stack is provisioned and its functions can run:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from localcloud import http_api
-from localcloud.cfn_yaml import load_template_file
 from localcloud.event_sources import EventSources, InvokeOutcome, enable_stepfunctions_execution
-from localcloud.lambda_runtime import FunctionError, FunctionThrottled
 from localcloud.orders_db import DataApiApp, OrdersDatabase, is_data_api, orders_database
 from localcloud.payments import PaymentsSandbox
 from localcloud.server import BackgroundServer
+from localcloud.template import read_template
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
@@ -57,60 +57,64 @@ class PaymentsService:
         self._server: BackgroundServer | None = None
 
     def start(self, cloud: LocalCloud) -> None:
-        self.sandbox = PaymentsSandbox(time_scale=cloud.time_scale).start()
+        # The sandbox multiplies its retry intervals by its time scale; the cloud's runs time that many times faster.
+        self.sandbox = PaymentsSandbox(time_scale=1 / cloud.time_scale).start()
         self._server = BackgroundServer(self.sandbox, cloud.host, cloud.payments_port, name="localcloud-payments")
         self._server.start()
-        if PAYMENTS_URL_PARAMETER in load_template_file(cloud.template_path).get("Parameters", {}):
+        if PAYMENTS_URL_PARAMETER in (read_template(cloud.template_path).get("Parameters") or {}):
             cloud.parameter_overrides.setdefault(PAYMENTS_URL_PARAMETER, self._server.url)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
+        # The sandbox first: it lets go of requests held by injected faults, so the server's threads can finish.
         if self.sandbox is not None:
             self.sandbox.stop()
+        if self._server is not None:
+            self._server.stop()
 
 
 class StepFunctionsService:
+    """Real state machine executions. Their switches are process-wide: one such service per process at a time."""
+
+    def __init__(self) -> None:
+        self._restore: Callable[[], None] | None = None
+
     def start(self, cloud: LocalCloud) -> None:
-        enable_stepfunctions_execution(cloud.edge_url, time_scale=cloud.time_scale)
+        self._restore = enable_stepfunctions_execution(cloud.edge_url, time_scale=cloud.time_scale)
 
     def stop(self) -> None:
-        return
+        restore, self._restore = self._restore, None
+        if restore is not None:
+            restore()
 
 
 class HttpApiService:
-    """Mounts the template's HTTP API on the API port (the local cloud serves one API)."""
+    """Mounts the template's HTTP API on the API port (the local cloud serves one API).
+
+    The router reads the runtime's own failures: 502 for a function that failed, 500 for a refusal.
+    """
 
     def __init__(self) -> None:
-        self._cloud: LocalCloud | None = None
+        self._jwks: http_api.CognitoJwks | None = None
 
     def start(self, cloud: LocalCloud) -> None:
-        self._cloud = cloud
         if not cloud.app.http_apis:
             return
         api = cloud.app.http_apis[0]
+        self._jwks = http_api.CognitoJwks(cloud.edge_url)
         gateway = http_api.HttpApiGateway(
             api,
-            self._invoke,
-            http_api.CognitoJwks(cloud.edge_url),
+            cloud.invoke,
+            self._jwks,
             region=cloud.region,
             account_id=cloud.app.account_id,
             api_id=api.api_id or api.logical_id,
         )
         cloud.api.mount(gateway)
 
-    def _invoke(self, function: str, event: dict[str, Any]) -> Any:
-        """The runtime's failures in the router's terms: 502 for a failed function, 500 for a refusal."""
-        assert self._cloud is not None
-        try:
-            return self._cloud.invoke(function, event)
-        except FunctionError as error:
-            raise http_api.FunctionError(str(error), error_type=error.error_type) from error
-        except FunctionThrottled as error:
-            raise http_api.InvocationRejected(str(error)) from error
-
     def stop(self) -> None:
-        self._cloud = None
+        if self._jwks is not None:
+            self._jwks.close()
+            self._jwks = None
 
 
 class EventSourcesService:

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from localcloud.lambda_runtime import EXECUTED_VERSION, InvocationResult, LambdaRuntime
+from localcloud.lambda_runtime import EXECUTED_VERSION, InvocationResult, LambdaRuntime, service_error
 from localcloud.template.loader import DEFAULT_ACCOUNT_ID
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -94,10 +94,7 @@ class LambdaInvokeApi:
         if fn is None or qualifier not in (None, EXECUTED_VERSION):
             arn = fn.arn if fn else name if name.startswith("arn:") else self._arn_of(name)
             message = f"Function not found: {arn}{f':{qualifier}' if qualifier else ''}"
-            return _respond(
-                start_response,
-                InvocationResult("", _error_body(message), status_code=404, error_code="ResourceNotFoundException"),
-            )
+            return _respond(start_response, service_error(404, "ResourceNotFoundException", message))
         payload = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         result = self._runtime.invoke_api(
             fn.logical_id,
@@ -110,10 +107,6 @@ class LambdaInvokeApi:
 
     def _arn_of(self, name: str) -> str:
         return f"arn:aws:lambda:{self._runtime.region}:{DEFAULT_ACCOUNT_ID}:function:{name}"
-
-
-def _error_body(message: str) -> bytes:
-    return json.dumps({"Type": "User", "message": message}).encode()
 
 
 def _respond(start_response: Callable[..., Any], result: InvocationResult) -> list[bytes]:

@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from localcloud.lambda_worker import WorkerGone, WorkerHandle, Zygote
-from localcloud.model import LambdaFunction
+from localcloud.aws import LOCAL_ACCESS_KEY, arn_service, edge_client, queue_url_from_arn
+from localcloud.lambda_worker import WorkerGone, WorkerHandle, Zygote, ZygoteStopped
+from localcloud.model import LambdaFunction, find_function
 
 DEFAULT_CONCURRENCY = 8
 DEFAULT_IDLE_SECONDS = 300.0
@@ -49,7 +50,6 @@ EXECUTED_VERSION = "$LATEST"
 
 LogSink = Callable[[str, str], None]  # (function logical id, one line of its output)
 _stderr_lock = threading.Lock()
-_LOCAL_CREDENTIALS: dict[str, Any] = {"aws_access_key_id": "localcloud", "aws_secret_access_key": "localcloud"}
 
 
 def stderr_sink(function: str, line: str) -> None:
@@ -109,7 +109,8 @@ class InvocationResult:
         return json.loads(self.payload) if self.payload.strip() else None
 
 
-def _service_error(status_code: int, code: str, message: str, **extra: str) -> InvocationResult:
+def service_error(status_code: int, code: str, message: str, **extra: str) -> InvocationResult:
+    """A refusal of the Lambda service itself (the function did not run), with Lambda's error document."""
     body = json.dumps({"Type": "User", "message": message, **extra}).encode()
     return InvocationResult(str(uuid.uuid4()), body, status_code=status_code, error_code=code)
 
@@ -233,6 +234,8 @@ class LambdaRuntime:
         self._reaper: threading.Thread | None = None
         self._log_threads: list[threading.Thread] = []
         self._timers: set[threading.Timer] = set()
+        self._clients: dict[str, Any] = {}  # for async invocation destinations, made on first use
+        self._clients_lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LambdaRuntime:
@@ -254,10 +257,16 @@ class LambdaRuntime:
             for worker in pool.stop():
                 worker.close()
         self._zygote.stop()
-        for thread in self._log_threads:
+        with self._lock:
+            log_threads = list(self._log_threads)
+        for thread in log_threads:
             thread.join(timeout=5)
         if self._reaper is not None:
             self._reaper.join(timeout=5)
+        with self._clients_lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
 
     def __enter__(self) -> LambdaRuntime:
         return self.start()
@@ -278,13 +287,7 @@ class LambdaRuntime:
         """By logical id, name, full or partial ARN, with or without a qualifier (as Lambda accepts)."""
         with self._lock:
             functions = list(self._functions.values())
-        for fn in functions:
-            if name_or_arn in (fn.logical_id, fn.name, fn.arn) or name_or_arn.startswith(fn.arn + ":"):
-                return fn
-            partial = fn.arn.split(":", 4)[-1]  # 123456789012:function:name
-            if name_or_arn in (partial, f"{fn.name}:{EXECUTED_VERSION}") or name_or_arn.startswith(partial + ":"):
-                return fn
-        return None
+        return find_function(functions, name_or_arn)
 
     def worker_pids(self, function: str) -> list[int]:
         """The live workers of a function (tests and diagnostics)."""
@@ -354,16 +357,16 @@ class LambdaRuntime:
         """
         fn = self.find(function)
         if fn is None:
-            return _service_error(404, "ResourceNotFoundException", f"Function not found: {function}")
+            return service_error(404, "ResourceNotFoundException", f"Function not found: {function}")
         if invocation_type not in ("RequestResponse", "Event", "DryRun"):
-            return _service_error(
+            return service_error(
                 400, "InvalidParameterValueException", f"Unsupported InvocationType: {invocation_type}"
             )
         if invocation_type == "DryRun":
             return InvocationResult(str(uuid.uuid4()), b"", status_code=204)
         limit = MAX_ASYNC_PAYLOAD_BYTES if invocation_type == "Event" else MAX_SYNC_PAYLOAD_BYTES
         if len(payload) > limit:
-            return _service_error(
+            return service_error(
                 413,
                 "RequestTooLargeException",
                 f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
@@ -372,7 +375,7 @@ class LambdaRuntime:
             if payload.strip():
                 json.loads(payload)
         except ValueError as error:
-            return _service_error(
+            return service_error(
                 400, "InvalidRequestContentException", f"Could not parse request body into json: {error}"
             )
         try:
@@ -381,9 +384,9 @@ class LambdaRuntime:
                 return InvocationResult(request_id, b"", status_code=202)
             return self.invoke_payload(fn.logical_id, payload, client_context=client_context, trace_id=trace_id)
         except FunctionThrottled as error:
-            return _service_error(429, "TooManyRequestsException", "Rate Exceeded.", Reason=error.reason)
+            return service_error(429, "TooManyRequestsException", "Rate Exceeded.", Reason=error.reason)
         except RuntimeStopped as error:
-            return _service_error(503, "ServiceException", str(error))
+            return service_error(503, "ServiceException", str(error))
 
     def _run(
         self,
@@ -437,7 +440,10 @@ class LambdaRuntime:
             "handler": fn.handler,
         }
         init_timeout = max(INIT_TIMEOUT_SECONDS, float(fn.timeout_seconds))
-        pid, channel, log_fd = self._zygote.spawn(spec)
+        try:
+            pid, channel, log_fd = self._zygote.spawn(spec)
+        except ZygoteStopped:
+            raise RuntimeStopped from None
         worker = WorkerHandle(pid, channel, pool.generation)
         pool.adopt(worker)
         pump = threading.Thread(
@@ -492,9 +498,9 @@ class LambdaRuntime:
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": "localcloud",
-            "AWS_SECRET_ACCESS_KEY": "localcloud",
-            "AWS_SESSION_TOKEN": "localcloud",
+            "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": LOCAL_ACCESS_KEY,
+            "AWS_SESSION_TOKEN": LOCAL_ACCESS_KEY,
             # Never the developer's own AWS configuration or credentials.
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
@@ -608,28 +614,30 @@ class LambdaRuntime:
         self._send_to(destination, json.dumps(record), succeeded=succeeded)
 
     def _send_to(self, arn: str, message: str, *, succeeded: bool) -> None:
-        import boto3  # only async destinations need a client
-
-        service = arn.split(":")[2] if arn.count(":") >= 5 else ""
-        session = boto3.session.Session(region_name=self.region, **_LOCAL_CREDENTIALS)
+        service = arn_service(arn)
         try:
             if service == "sqs":
-                sqs = session.client("sqs", endpoint_url=self.endpoint_url)
-                url = sqs.get_queue_url(QueueName=arn.split(":")[5], QueueOwnerAWSAccountId=arn.split(":")[4])[
-                    "QueueUrl"
-                ]
-                sqs.send_message(QueueUrl=url, MessageBody=message)
+                sqs = self._client("sqs")
+                sqs.send_message(QueueUrl=queue_url_from_arn(sqs, arn), MessageBody=message)
             elif service == "sns":
-                session.client("sns", endpoint_url=self.endpoint_url).publish(TopicArn=arn, Message=message)
+                self._client("sns").publish(TopicArn=arn, Message=message)
             elif service == "lambda":
                 self.invoke_async(arn, message.encode())
             elif service == "events":
                 detail_type = "Lambda Function Invocation Result - " + ("Success" if succeeded else "Failure")
-                session.client("events", endpoint_url=self.endpoint_url).put_events(
+                self._client("events").put_events(
                     Entries=[{"Source": "lambda", "DetailType": detail_type, "Detail": message, "EventBusName": arn}]
                 )
         except Exception as error:
             self._log_sink("lambda", f"could not deliver an async invocation record to {arn}: {error}")
+
+    def _client(self, service: str) -> Any:
+        with self._clients_lock:
+            if self._stopping.is_set():
+                raise RuntimeStopped  # a client made now would never be closed
+            if service not in self._clients:
+                self._clients[service] = edge_client(service, endpoint_url=self.endpoint_url, region=self.region)
+            return self._clients[service]
 
     # ------------------------------------------------------------------ idle workers
     def reap_idle(self, *, now: float | None = None) -> int:

@@ -355,25 +355,22 @@ class WorkerHandle:
         self.init_error: dict[str, Any] | None = None
 
     def call(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one request and wait `timeout` seconds for its reply (TimeoutError, or WorkerGone)."""
+        return self._exchange(message, timeout)
+
+    def wait_ready(self, timeout: float) -> dict[str, Any]:
+        """Wait `timeout` seconds for the worker's init report (TimeoutError, or WorkerGone)."""
+        return self._exchange(None, timeout)
+
+    def _exchange(self, message: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
         self.channel.settimeout(timeout)
         try:
-            send_message(self.channel, message)
+            if message is not None:
+                send_message(self.channel, message)
             reply, _ = receive_message(self.channel)
         except TimeoutError:
             raise
         except OSError as error:  # broken pipe, reset: the worker is gone
-            raise WorkerGone from error
-        if reply is None:
-            raise WorkerGone
-        return dict(reply)
-
-    def wait_ready(self, timeout: float) -> dict[str, Any]:
-        self.channel.settimeout(timeout)
-        try:
-            reply, _ = receive_message(self.channel)
-        except TimeoutError:
-            raise
-        except OSError as error:
             raise WorkerGone from error
         if reply is None:
             raise WorkerGone
@@ -390,6 +387,10 @@ class WorkerHandle:
             self.channel.close()
 
 
+class ZygoteStopped(RuntimeError):
+    """The zygote was stopped: it forks no more workers (and is not started again behind its owner's back)."""
+
+
 class Zygote:
     """The single-threaded process that pre-imports the functions' libraries and forks workers."""
 
@@ -397,12 +398,16 @@ class Zygote:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
+        self._stopped = False
 
     def start(self) -> None:
         with self._lock:
             self._ensure_running()
 
     def _ensure_running(self) -> socket.socket:
+        if self._stopped:
+            # A spawn racing stop() must not start a new zygote that nobody would stop.
+            raise ZygoteStopped("the Lambda zygote has stopped")
         if self._process is not None and self._process.poll() is None and self._control is not None:
             return self._control
         self._close()
@@ -442,6 +447,10 @@ class Zygote:
                 reply, _ = receive_message(control)
         except OSError:
             reply = None
+        except ZygoteStopped:
+            ours.close()
+            os.close(log_read)
+            raise
         finally:
             theirs.close()
             os.close(log_write)
@@ -457,6 +466,7 @@ class Zygote:
 
     def stop(self) -> None:
         with self._lock:
+            self._stopped = True
             self._close()
 
     def _close(self) -> None:

@@ -1,12 +1,13 @@
 """The app described by template.yaml, resolved into plain data the local services can run.
 
-The loader (`localcloud.template`) builds one `LocalApp` from the transformed template; the edge,
-the Lambda runtime, the HTTP API router and the event-source pollers only read it. Nothing here is
+The loader (`localcloud.template`) builds one `LocalApp` from the transformed template; the Lambda
+runtime, the HTTP API router and the event sources only read it. Nothing here is
 written by hand for this project: every route, table, queue and function comes from the template.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,14 +61,14 @@ class HttpApi:
     cors: dict[str, Any] | None  # the CorsConfiguration as the template sets it (resolved)
     throttling: dict[str, Any] | None  # DefaultRouteSettings (burst/rate), enforced by the router
     api_id: str = ""  # the API's physical id (Ref), as in requestContext.apiId
-    stage: str = "$default"
+    stage: str = "$default"  # the stage's StageName; the router serves every API as its $default stage
 
 
 @dataclass(frozen=True)
 class QueueSource:
     """An SQS event source mapping (Events: Type: SQS)."""
 
-    function: str
+    function: str  # logical id of the function (the event sources also take a name or an ARN)
     queue_arn: str
     batch_size: int
     batching_window_seconds: int
@@ -82,7 +83,7 @@ class QueueSource:
 class StreamSource:
     """A DynamoDB stream event source mapping (Events: Type: DynamoDB)."""
 
-    function: str
+    function: str  # as QueueSource.function
     table_name: str
     batch_size: int
     starting_position: str
@@ -125,8 +126,8 @@ class Schedule:
 class EventRule:
     """An EventBridge pattern rule whose targets the local cloud delivers to itself.
 
-    `targets` holds only Lambda and Step Functions targets: moto delivers the others (SQS, logs,
-    other buses) itself, and the rule is created in moto with just those.
+    `targets` holds the targets moto does not deliver (Lambda, Step Functions, SNS, ...): moto delivers
+    the others (SQS, CloudWatch Logs, other buses) itself, and the rule is created in moto with just those.
     """
 
     name: str
@@ -156,8 +157,16 @@ class LocalApp:
     parameters: dict[str, Any] = field(default_factory=dict)  # the template parameters' values
 
     def function_by_name_or_arn(self, name_or_arn: str) -> LambdaFunction | None:
-        """Lambda accepts a name, a full ARN or a partial ARN (with or without a qualifier)."""
-        for fn in self.functions.values():
-            if name_or_arn in (fn.name, fn.arn, fn.logical_id) or name_or_arn.startswith(fn.arn + ":"):
-                return fn
-        return None
+        return find_function(self.functions.values(), name_or_arn)
+
+
+def find_function(functions: Iterable[LambdaFunction], name_or_arn: str) -> LambdaFunction | None:
+    """The function `name_or_arn` names, as Lambda accepts it: a name (or logical id), a full ARN or a
+    partial ARN (`123456789012:function:name`), each with or without the `$LATEST` qualifier."""
+    for fn in functions:
+        if name_or_arn in (fn.logical_id, fn.name, fn.arn) or name_or_arn.startswith(fn.arn + ":"):
+            return fn
+        partial = fn.arn.split(":", 4)[-1]  # 123456789012:function:name
+        if name_or_arn in (partial, f"{fn.name}:$LATEST") or name_or_arn.startswith(partial + ":"):
+            return fn
+    return None

@@ -33,9 +33,11 @@ class BackgroundServer:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        """Stop serving and close the socket; safe before `start` (shutdown alone would wait forever then)."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=5)
         self._server.server_close()
-        self._thread.join(timeout=5)
 
     def __enter__(self) -> BackgroundServer:
         return self.start()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.config import Config
+
+from localcloud.aws import edge_session
 
 # Pollers, batch workers and deliveries share each client; keep enough connections for all of them.
 _CLIENT_CONFIG = Config(
@@ -24,12 +25,7 @@ _CLIENT_CONFIG = Config(
 
 class EdgeClients:
     def __init__(self, edge_url: str, region: str) -> None:
-        # Static test credentials: the edge accepts any, and nothing here may ever reach a real account.
-        self._session = boto3.session.Session(
-            aws_access_key_id="localcloud",
-            aws_secret_access_key="localcloud",  # noqa: S106 - a placeholder the edge accepts
-            region_name=region,
-        )
+        self._session = edge_session(region)
         self._edge_url = edge_url
         self.sqs: Any = self._client("sqs")
         self.dynamodb: Any = self._client("dynamodb")
@@ -38,6 +34,19 @@ class EdgeClients:
         self.stepfunctions: Any = self._client("stepfunctions")
         self.sns: Any = self._client("sns")
         self.logs: Any = self._client("logs")
+
+    def close(self) -> None:
+        """Close every client's connections to the edge."""
+        for client in (
+            self.sqs,
+            self.dynamodb,
+            self.dynamodbstreams,
+            self.events,
+            self.stepfunctions,
+            self.sns,
+            self.logs,
+        ):
+            client.close()
 
     def _client(self, service: str) -> Any:
         return self._session.client(service, endpoint_url=self._edge_url, config=_CLIENT_CONFIG)  # type: ignore[call-overload]

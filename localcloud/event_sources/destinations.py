@@ -11,16 +11,12 @@ import threading
 import time
 import uuid
 
+from localcloud.aws import arn_service, queue_url_from_arn
 from localcloud.event_sources.clients import EdgeClients
 
 
 class UnsupportedDestination(Exception):
     """An ARN whose service cannot receive a message here."""
-
-
-def arn_service(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[2] if len(parts) > 5 and parts[0] == "arn" else ""
 
 
 class Destinations:
@@ -46,9 +42,7 @@ class Destinations:
     def queue_url(self, queue_arn: str) -> str:
         with self._lock:
             if queue_arn not in self._queue_urls:
-                _, _, _, _, account, name = queue_arn.split(":", 5)
-                response = self._clients.sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)
-                self._queue_urls[queue_arn] = str(response["QueueUrl"])
+                self._queue_urls[queue_arn] = queue_url_from_arn(self._clients.sqs, queue_arn)
             return self._queue_urls[queue_arn]
 
     def _put_event(self, bus_arn: str, message: str) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from localcloud.aws import arn_service
 from localcloud.event_sources.background import BackgroundLoop
 from localcloud.event_sources.sqs import LONG_POLL_SECONDS
 from localcloud.event_sources.targets import TargetDelivery, TargetNotDelivered, target_input
@@ -54,7 +55,7 @@ def detach_undeliverable_targets(events: Any, rule_name: str, event_bus_name: st
         if error.response["Error"]["Code"] == "ResourceNotFoundException":
             return False
         raise
-    ids = [t["Id"] for t in targets if t["Arn"].split(":")[2] in _UNDELIVERABLE_SERVICES]
+    ids = [t["Id"] for t in targets if arn_service(t["Arn"]) in _UNDELIVERABLE_SERVICES]
     if ids:
         events.remove_targets(Rule=rule_name, EventBusName=event_bus_name, Ids=ids)
     return True

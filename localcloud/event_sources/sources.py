@@ -66,6 +66,7 @@ class EventSources:
             loop.stop()
         for loop in loops:
             loop.join()
+        self._clients.close()
 
     def _build(self) -> list[BackgroundLoop]:
         app, clients = self._app, self._clients

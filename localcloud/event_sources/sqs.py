@@ -21,6 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from localcloud.aws import queue_url_from_arn
 from localcloud.event_sources.background import BackgroundLoop
 from localcloud.event_sources.batch_failures import WholeBatchFailed, failed_items
 from localcloud.event_sources.filters import RecordFilter, sqs_filter_subject
@@ -48,11 +49,6 @@ _RECORD_ATTRIBUTES = (
     "ApproximateFirstReceiveTimestamp",
     "DeadLetterQueueSourceArn",
 )
-
-
-def queue_url_from_arn(sqs: Any, queue_arn: str) -> str:
-    _, _, _, _, account, name = queue_arn.split(":", 5)
-    return str(sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
 
 
 def sqs_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:

@@ -17,21 +17,27 @@ so this must be called in that process.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import requests
+from moto.core.config import default_user_config
 
-from localcloud.event_sources.timescale import set_stepfunctions_time_scale
+from localcloud.event_sources.timescale import set_stepfunctions_time_scale, stepfunctions_time_scale
 
 
-def enable_stepfunctions_execution(edge_url: str, *, time_scale: float = 1.0) -> None:
+def enable_stepfunctions_execution(edge_url: str, *, time_scale: float = 1.0) -> Callable[[], None]:
     """Make moto execute state machines, route their task calls to the edge, and apply the time scale.
 
-    Call after the edge listens and before any state machine is created.
+    Call after the edge listens and before any state machine is created. All three are process-wide:
+    the function returned puts back what was there before, for when this edge stops.
     """
     port = urlsplit(edge_url).port
     if port is None:
         raise ValueError(f"the edge URL must carry its port, got {edge_url!r}")
+    previous_config = dict(default_user_config.get("stepfunctions", {}))
+    previous_port = os.environ.get("MOTO_PORT")
+    previous_scale = stepfunctions_time_scale()
     response = requests.post(
         f"{edge_url.rstrip('/')}/moto-api/config",
         json={"stepfunctions": {"execute_state_machine": True}},
@@ -40,3 +46,13 @@ def enable_stepfunctions_execution(edge_url: str, *, time_scale: float = 1.0) ->
     response.raise_for_status()
     os.environ["MOTO_PORT"] = str(port)
     set_stepfunctions_time_scale(time_scale)
+
+    def restore() -> None:
+        default_user_config["stepfunctions"] = previous_config  # type: ignore[typeddict-item]
+        if previous_port is None:
+            os.environ.pop("MOTO_PORT", None)
+        else:
+            os.environ["MOTO_PORT"] = previous_port
+        set_stepfunctions_time_scale(previous_scale)
+
+    return restore

@@ -23,6 +23,8 @@ What it compresses, and how:
       (at least 1, integers as in the history AWS writes). Other tasks keep their timeouts: the code they
       run (a Lambda handler) is not compressed, so compressing its timeout would invent timeouts.
   Not compressed: an execution-level TimeoutSeconds, and Map/Parallel internals (they wait on states).
+- Elsewhere in the local cloud (`LocalCloud.time_scale`): the Lambda runtime's delays between retries of
+  asynchronous invocations, and the payments sandbox's webhook retry intervals.
 - Not compressed either: SQS visibility timeouts and batching windows, and function timeouts. They
   bound real handler work, which takes as long as it takes.
 

@@ -8,9 +8,9 @@ Failures are reported with API Gateway's own status codes and `{"message": ...}`
 Lambda's documentation ("If the function runs but returns an error, or returns a response in the
 wrong format, API Gateway returns a 502"):
 
-- the function ran and failed (crash, unhandled error, timeout: `FunctionError`) → 502;
+- the function ran and failed (crash, unhandled error, timeout: the runtime's `FunctionError`) → 502;
 - the function returned something that is not a payload 2.0 response → 502;
-- the Lambda service refused to run it (throttled: `InvocationRejected`) → 500;
+- the Lambda service refused to run it (throttled, or any other `InvokeError` of the runtime) → 500;
 - the authorizer's issuer keys cannot be had, or any fault of the gateway itself → 500.
 
 Every response carries `apigw-requestid`, the same id as the event's `requestContext.requestId`.
@@ -28,13 +28,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
 from localcloud.http_api.cors import CorsPolicy
-from localcloud.http_api.errors import FunctionError, InvocationRejected, JwksUnavailable
+from localcloud.http_api.errors import JwksUnavailable
 from localcloud.http_api.events import IncomingRequest, build_event, new_request_id
 from localcloud.http_api.jwks import JwksProvider
 from localcloud.http_api.jwt_authorizer import AuthorizationFailed, JwtVerifier
 from localcloud.http_api.responses import HttpResponse, MalformedResult, from_function_result, gateway_message
 from localcloud.http_api.routing import RouteMatch, RouteTable
 from localcloud.http_api.throttling import Clock, bucket_from_route_settings
+from localcloud.lambda_runtime import FunctionError, InvokeError
 from localcloud.model import HttpApi
 
 logger = logging.getLogger(__name__)
@@ -179,8 +180,9 @@ class HttpApiGateway:
         except FunctionError as error:
             logger.warning("request %s: %s failed (%s): %s", request_id, function, error.error_type, error)
             return _bad_gateway()
-        except InvocationRejected as error:
-            logger.warning("request %s: Lambda refused to run %s (%s): %s", request_id, function, error.code, error)
+        except InvokeError as error:
+            reason = type(error).__name__
+            logger.warning("request %s: Lambda refused to run %s (%s): %s", request_id, function, reason, error)
             return _internal_error()
         try:
             return from_function_result(result)

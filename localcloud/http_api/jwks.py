@@ -61,3 +61,7 @@ class CognitoJwks:
         with self._lock:
             self._cache[issuer] = document
         return document
+
+    def close(self) -> None:
+        """Let go of the connections to the edge (the cache stays: a later call connects again)."""
+        self._session.close()

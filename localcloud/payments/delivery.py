@@ -120,6 +120,7 @@ class WebhookDispatcher:
         self._timeout = timeout_seconds
         self._cond = threading.Condition()
         self._queue: list[_Scheduled] = []
+        self._in_flight = 0  # taken off the queue, attempt not recorded yet
         self._seq = itertools.count()
         self._held: dict[str, list[_Event]] = {}
         self._attempts: deque[DeliveryAttempt] = deque(maxlen=history)
@@ -190,9 +191,10 @@ class WebhookDispatcher:
             self._attempts.clear()
 
     def pending(self) -> int:
-        """Deliveries waiting to be sent (including retries), plus events held for out-of-order delivery."""
+        """Deliveries waiting to be sent or being sent (including retries), plus events held for out-of-order
+        delivery: 0 once every attempt so far has reached its receiver and been recorded."""
         with self._cond:
-            return len(self._queue) + sum(len(items) for items in self._held.values())
+            return len(self._queue) + self._in_flight + sum(len(items) for items in self._held.values())
 
     # -- the worker ----------------------------------------------------------------------------------
 
@@ -221,9 +223,14 @@ class WebhookDispatcher:
         while True:
             with self._cond:
                 scheduled = self._next_due_locked()
-            if scheduled is None:
-                return
-            self._attempt(scheduled.delivery)
+                if scheduled is None:
+                    return
+                self._in_flight += 1
+            try:
+                self._attempt(scheduled.delivery)
+            finally:
+                with self._cond:
+                    self._in_flight -= 1
 
     def _next_due_locked(self) -> _Scheduled | None:
         while not self._stopping:

@@ -31,6 +31,10 @@ _KINDS: tuple[FaultKind, ...] = ("error", "timeout", "slow")
 _DEFAULT_SECONDS = 30.0
 
 
+class InvalidSwitches(ValueError):
+    """LOCALCLOUD_PAYMENTS_SWITCHES that is not valid JSON or not a valid set of switches (a configuration error)."""
+
+
 @dataclass(frozen=True)
 class FaultSpec:
     kind: FaultKind = "error"
@@ -204,4 +208,4 @@ class SandboxSwitches:
         try:
             return SandboxSwitches.from_json(json.loads(raw))
         except ValueError as error:  # json.JSONDecodeError is a ValueError too
-            raise ValueError(f"{SWITCHES_ENV}: {error}") from error
+            raise InvalidSwitches(f"{SWITCHES_ENV}: {error}") from error

@@ -12,15 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.model import Shape
 
-from localcloud.template import Identity, Scope, Stack, deterministic_identity, physical_name
+from localcloud.aws import edge_client
+from localcloud.template import Identity, Scope, Stack, deterministic_identity, physical_name, scope_of
 from localcloud.template.errors import LocalCloudTemplateError, location_of
 
 Invoke = Callable[[str, dict[str, Any]], Any]
-LOCAL_CREDENTIALS: dict[str, Any] = {"aws_access_key_id": "localcloud", "aws_secret_access_key": "localcloud"}
 
 
 @dataclass
@@ -34,13 +33,14 @@ class ProvisionContext:
 
     @property
     def scope(self) -> Scope:
-        return Scope(region=self.stack.region, account_id=self.stack.account_id, stack_name=self.stack.stack_name)
+        return scope_of(self.stack)
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = boto3.session.Session(region_name=self.stack.region, **LOCAL_CREDENTIALS).client(
-                service,  # type: ignore[call-overload]
+            self._clients[service] = edge_client(
+                service,
                 endpoint_url=self.endpoint_url,
+                region=self.stack.region,
                 config=Config(retries={"max_attempts": 2, "mode": "standard"}),
             )
         return self._clients[service]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from localcloud.aws import arn_service
 from localcloud.provision.context import ProvisionContext, api_params, where_of
 from localcloud.template import Identity
-from localcloud.template.events import DELIVERED_BY_MOTO, arn_service
+from localcloud.template.events import DELIVERED_BY_MOTO
 from localcloud.template.identity import event_bus_name
 
 

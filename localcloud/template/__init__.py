@@ -16,7 +16,7 @@ from localcloud.model import LocalApp
 from localcloud.template.deploy import Create, FunctionListener, deploy, offline_create, scope_of
 from localcloud.template.errors import LocalCloudTemplateError
 from localcloud.template.identity import Identity, Scope, deterministic_identity, physical_name
-from localcloud.template.loader import DEFAULT_ACCOUNT_ID, Stack, load_stack, local_code_dir
+from localcloud.template.loader import DEFAULT_ACCOUNT_ID, Stack, load_stack, local_code_dir, read_template
 
 
 def load_app(
@@ -46,5 +46,6 @@ __all__ = [
     "local_code_dir",
     "offline_create",
     "physical_name",
+    "read_template",
     "scope_of",
 ]

@@ -65,12 +65,10 @@ def deploy(stack: Stack, create: Create, *, on_function: FunctionListener | None
             on_function(fn)
     refs = resolver.refs
     attributes = resolver.attributes
-    functions_by_arn = {fn.arn: fn.logical_id for fn in functions.values()}
-    functions_by_name = {**functions_by_arn, **{fn.name: fn.logical_id for fn in functions.values()}}
     queue_urls = {
         str(attributes[lid]["Arn"]): str(refs[lid]) for lid, r in resolved.items() if r["Type"] == "AWS::SQS::Queue"
     }
-    queue_sources, stream_sources = build_event_sources(resolved, functions_by_name, queue_urls)
+    queue_sources, stream_sources = build_event_sources(resolved, functions, queue_urls)
     schedules, rules = build_schedules_and_rules(resolved, refs)
     return LocalApp(
         region=stack.region,
@@ -81,7 +79,7 @@ def deploy(stack: Stack, create: Create, *, on_function: FunctionListener | None
         physical_ids={lid: str(ref) for lid, ref in refs.items()},
         outputs=_outputs(stack, resolver),
         functions=functions,
-        http_apis=build_http_apis(resolved, refs, functions_by_arn),
+        http_apis=build_http_apis(resolved, refs, functions),
         queue_sources=queue_sources,
         stream_sources=stream_sources,
         schedules=schedules,

@@ -11,18 +11,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from localcloud.model import EventRule, QueueSource, Schedule, StreamSource, Target
-from localcloud.template.errors import LocalCloudTemplateError, location_of
+from localcloud.aws import arn_service
+from localcloud.model import EventRule, LambdaFunction, QueueSource, Schedule, StreamSource, Target, find_function
+from localcloud.template.errors import LocalCloudTemplateError, integer_at, location_of
 from localcloud.template.identity import event_bus_name
 
 # Targets moto delivers by itself when an event matches a rule; the local cloud delivers the rest.
 DELIVERED_BY_MOTO = frozenset({"sqs", "logs", "events"})
 _STREAM_TABLE = re.compile(r":table/([^/]+)/stream/")
-
-
-def arn_service(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[2] if len(parts) > 2 and parts[0] == "arn" else ""
 
 
 def target_of(props: Mapping[str, Any]) -> Target:
@@ -37,21 +33,21 @@ def target_of(props: Mapping[str, Any]) -> Target:
     )
 
 
-def _function_logical_id(name_or_arn: Any, functions_by_name: Mapping[str, str], where: tuple[str | int, ...]) -> str:
-    text = str(name_or_arn)
-    candidates = (text, ":".join(text.split(":")[:7]), text.rsplit(":", 1)[-1])
-    for candidate in candidates:
-        if candidate in functions_by_name:
-            return functions_by_name[candidate]
-    raise LocalCloudTemplateError(f"function {text!r} is not in this template", location=location_of(*where))
+def _function_logical_id(
+    name_or_arn: Any, functions: Mapping[str, LambdaFunction], where: tuple[str | int, ...]
+) -> str:
+    function = find_function(functions.values(), str(name_or_arn))
+    if function is None:
+        raise LocalCloudTemplateError(f"function {name_or_arn!r} is not in this template", location=location_of(*where))
+    return function.logical_id
 
 
 def _filter_patterns(props: Mapping[str, Any], where: tuple[str | int, ...]) -> tuple[dict[str, Any], ...]:
     patterns = []
     for index, entry in enumerate((props.get("FilterCriteria") or {}).get("Filters") or []):
-        pattern = entry.get("Pattern")
+        pattern = entry.get("Pattern") if isinstance(entry, Mapping) else None
         try:
-            patterns.append(json.loads(pattern) if isinstance(pattern, str) else dict(pattern))
+            patterns.append(json.loads(pattern) if isinstance(pattern, str) else dict(pattern))  # type: ignore[arg-type]
         except (ValueError, TypeError):
             raise LocalCloudTemplateError(
                 "a filter Pattern must be a JSON object",
@@ -62,7 +58,7 @@ def _filter_patterns(props: Mapping[str, Any], where: tuple[str | int, ...]) -> 
 
 def build_event_sources(
     resources: Mapping[str, dict[str, Any]],
-    functions_by_name: Mapping[str, str],
+    functions: Mapping[str, LambdaFunction],
     queue_urls_by_arn: Mapping[str, str],
 ) -> tuple[list[QueueSource], list[StreamSource]]:
     queues: list[QueueSource] = []
@@ -72,25 +68,32 @@ def build_event_sources(
             continue
         props = resource["Properties"]
         where = ("Resources", logical_id, "Properties")
-        function = _function_logical_id(props.get("FunctionName"), functions_by_name, (*where, "FunctionName"))
+        function = _function_logical_id(props.get("FunctionName"), functions, (*where, "FunctionName"))
         source_arn = str(props.get("EventSourceArn", ""))
         enabled = str(props.get("Enabled", True)).lower() != "false"
         reports_failures = "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or [])
-        window = int(props.get("MaximumBatchingWindowInSeconds", 0))
+        window = integer_at(props.get("MaximumBatchingWindowInSeconds", 0), (*where, "MaximumBatchingWindowInSeconds"))
         if arn_service(source_arn) == "sqs":
+            if source_arn not in queue_urls_by_arn:
+                raise LocalCloudTemplateError(
+                    f"queue {source_arn} is not declared in this template; only its own queues exist locally",
+                    location=location_of(*where, "EventSourceArn"),
+                )
             scaling = props.get("ScalingConfig") or {}
             queues.append(
                 QueueSource(
                     function=function,
                     queue_arn=source_arn,
-                    batch_size=int(props.get("BatchSize", 10)),
+                    batch_size=integer_at(props.get("BatchSize", 10), (*where, "BatchSize")),
                     batching_window_seconds=window,
                     report_batch_item_failures=reports_failures,
-                    maximum_concurrency=int(scaling["MaximumConcurrency"])
+                    maximum_concurrency=integer_at(
+                        scaling["MaximumConcurrency"], (*where, "ScalingConfig", "MaximumConcurrency")
+                    )
                     if scaling.get("MaximumConcurrency")
                     else None,
                     enabled=enabled,
-                    queue_url=queue_urls_by_arn.get(source_arn, ""),
+                    queue_url=queue_urls_by_arn[source_arn],
                     filter_patterns=_filter_patterns(props, where),
                 )
             )
@@ -100,13 +103,15 @@ def build_event_sources(
                 StreamSource(
                     function=function,
                     table_name=match.group(1),
-                    batch_size=int(props.get("BatchSize", 100)),
+                    batch_size=integer_at(props.get("BatchSize", 100), (*where, "BatchSize")),
                     starting_position=str(props.get("StartingPosition", "TRIM_HORIZON")),
                     report_batch_item_failures=reports_failures,
                     filter_patterns=_filter_patterns(props, where),
                     stream_arn=source_arn,
                     batching_window_seconds=window,
-                    maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                    maximum_retry_attempts=integer_at(
+                        props.get("MaximumRetryAttempts", -1), (*where, "MaximumRetryAttempts")
+                    ),
                     bisect_batch_on_function_error=str(props.get("BisectBatchOnFunctionError", False)).lower()
                     == "true",
                     on_failure_arn=on_failure,
@@ -128,12 +133,13 @@ def build_schedules_and_rules(
     rules: list[EventRule] = []
     for logical_id, resource in resources.items():
         props = resource["Properties"]
+        where = ("Resources", logical_id, "Properties")
         enabled = str(props.get("State", "ENABLED")).upper() != "DISABLED"
         if resource["Type"] == "AWS::Scheduler::Schedule":
             schedules.append(
                 Schedule(
                     name=str(refs[logical_id]),
-                    expression=str(props.get("ScheduleExpression", "")),
+                    expression=_schedule_expression(props, where),
                     targets=(target_of(props.get("Target") or {}),),
                     enabled=enabled,
                     timezone=props.get("ScheduleExpressionTimezone"),
@@ -144,7 +150,7 @@ def build_schedules_and_rules(
             targets = tuple(target_of(t) for t in props.get("Targets") or [])
             if props.get("ScheduleExpression"):
                 schedules.append(
-                    Schedule(name=name, expression=str(props["ScheduleExpression"]), targets=targets, enabled=enabled)
+                    Schedule(name=name, expression=_schedule_expression(props, where), targets=targets, enabled=enabled)
                 )
             if props.get("EventPattern") and enabled:
                 rules.append(
@@ -158,6 +164,27 @@ def build_schedules_and_rules(
                     )
                 )
     return schedules, rules
+
+
+def _schedule_expression(props: Mapping[str, Any], where: tuple[str, ...]) -> str:
+    """The ScheduleExpression, checked now: one the scheduler cannot run fails the load, as a deploy would fail."""
+    # Imported here: only templates with schedules need the expression grammar (and croniter).
+    from localcloud.event_sources.schedule_expressions import InvalidScheduleExpression, parse_schedule
+
+    expression = str(props.get("ScheduleExpression", ""))
+    try:
+        parse_schedule(expression)
+    except InvalidScheduleExpression as error:
+        raise LocalCloudTemplateError(str(error), location=location_of(*where, "ScheduleExpression")) from None
+    timezone = props.get("ScheduleExpressionTimezone")
+    if timezone:
+        try:
+            parse_schedule(expression, str(timezone))
+        except InvalidScheduleExpression as error:
+            raise LocalCloudTemplateError(
+                str(error), location=location_of(*where, "ScheduleExpressionTimezone")
+            ) from None
+    return expression
 
 
 def _pattern(value: Any, where: tuple[str, ...]) -> dict[str, Any]:

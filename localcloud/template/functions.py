@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localcloud.model import LambdaFunction
-from localcloud.template.errors import LocalCloudTemplateError, location_of
+from localcloud.model import LambdaFunction, find_function
+from localcloud.template.errors import LocalCloudTemplateError, integer_at, location_of
 from localcloud.template.identity import Identity
 from localcloud.template.loader import local_code_dir
 
@@ -70,10 +70,10 @@ def build_function(
         code_dir=code_dir,
         layer_dirs=tuple(layers),
         environment=_environment(props, where),
-        timeout_seconds=_integer(props.get("Timeout", DEFAULT_TIMEOUT_SECONDS), (*where, "Timeout")),
-        memory_mb=_integer(props.get("MemorySize", DEFAULT_MEMORY_MB), (*where, "MemorySize")),
+        timeout_seconds=integer_at(props.get("Timeout", DEFAULT_TIMEOUT_SECONDS), (*where, "Timeout")),
+        memory_mb=integer_at(props.get("MemorySize", DEFAULT_MEMORY_MB), (*where, "MemorySize")),
         reserved_concurrency=(
-            _integer(props["ReservedConcurrentExecutions"], (*where, "ReservedConcurrentExecutions"))
+            integer_at(props["ReservedConcurrentExecutions"], (*where, "ReservedConcurrentExecutions"))
             if props.get("ReservedConcurrentExecutions") is not None
             else None
         ),
@@ -100,25 +100,17 @@ def _environment(props: dict[str, Any], where: tuple[str, ...]) -> dict[str, str
     return environment
 
 
-def _integer(value: Any, where: tuple[str, ...]) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise LocalCloudTemplateError(f"{value!r} is not an integer", location=location_of(*where)) from None
-
-
 def apply_invoke_configs(
     functions: dict[str, LambdaFunction], resources: Mapping[str, dict[str, Any]]
 ) -> dict[str, LambdaFunction]:
     """Fold each AWS::Lambda::EventInvokeConfig (retries, destinations) into its function."""
-    by_name = {fn.name: fn for fn in functions.values()} | {fn.arn: fn for fn in functions.values()}
     configured = dict(functions)
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Lambda::EventInvokeConfig":
             continue
         props = resource["Properties"]
         where = ("Resources", logical_id, "Properties")
-        target = by_name.get(str(props.get("FunctionName")))
+        target = find_function(functions.values(), str(props.get("FunctionName")))
         if target is None:
             raise LocalCloudTemplateError(
                 f"function {props.get('FunctionName')!r} is not in this template",
@@ -127,8 +119,8 @@ def apply_invoke_configs(
         destinations = props.get("DestinationConfig") or {}
         configured[target.logical_id] = dataclasses.replace(
             configured[target.logical_id],
-            async_max_retries=_integer(props.get("MaximumRetryAttempts", 2), (*where, "MaximumRetryAttempts")),
-            async_max_event_age_seconds=_integer(
+            async_max_retries=integer_at(props.get("MaximumRetryAttempts", 2), (*where, "MaximumRetryAttempts")),
+            async_max_event_age_seconds=integer_at(
                 props.get("MaximumEventAgeInSeconds", 21600), (*where, "MaximumEventAgeInSeconds")
             ),
             async_on_success=(destinations.get("OnSuccess") or {}).get("Destination"),

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from localcloud.model import HttpApi, HttpRoute, JwtAuthorizer
-from localcloud.template.errors import LocalCloudTemplateError, location_of
+from localcloud.model import HttpApi, HttpRoute, JwtAuthorizer, LambdaFunction, find_function
+from localcloud.template.errors import LocalCloudTemplateError, location_of, number_at
 
 _OPENAPI_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _CORS_KEYS = {
@@ -24,20 +24,20 @@ _CORS_KEYS = {
 }
 
 
-def function_of_integration(uri: Any, functions_by_arn: Mapping[str, str], where: tuple[str | int, ...]) -> str:
+def function_of_integration(uri: Any, functions: Mapping[str, LambdaFunction], where: tuple[str | int, ...]) -> str:
     """The logical id of the function behind a Lambda proxy integration URI (or a plain function ARN)."""
     text = str(uri)
     arn = text.split("/functions/", 1)[1].rsplit("/invocations", 1)[0] if "/functions/" in text else text
-    unqualified = ":".join(arn.split(":")[:7])
-    if unqualified not in functions_by_arn:
+    function = find_function(functions.values(), arn)
+    if function is None:
         raise LocalCloudTemplateError(
             f"integration {text} does not target a Lambda function of this template", location=location_of(*where)
         )
-    return functions_by_arn[unqualified]
+    return function.logical_id
 
 
 def build_http_apis(
-    resources: Mapping[str, dict[str, Any]], refs: Mapping[str, Any], functions_by_arn: Mapping[str, str]
+    resources: Mapping[str, dict[str, Any]], refs: Mapping[str, Any], functions: Mapping[str, LambdaFunction]
 ) -> list[HttpApi]:
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::ApiGateway::RestApi":
@@ -57,35 +57,50 @@ def build_http_apis(
             )
         api_id = str(refs[logical_id])
         if "Body" in props:
-            routes, authorizers, cors = _from_openapi(logical_id, props["Body"], functions_by_arn)
+            routes, authorizers, cors = _from_openapi(logical_id, props["Body"], functions)
         else:
-            routes, authorizers = _from_resources(logical_id, api_id, props, resources, refs, functions_by_arn)
+            routes, authorizers = _from_resources(logical_id, api_id, props, resources, refs, functions)
             cors = props.get("CorsConfiguration")
-        stage = _stage_of(api_id, resources)
+        stage_id, stage = _stage_of(api_id, resources)
         apis.append(
             HttpApi(
                 logical_id=logical_id,
                 routes=tuple(routes),
                 authorizers=authorizers,
                 cors=cors,
-                throttling=(stage or {}).get("DefaultRouteSettings"),
+                throttling=_throttling(stage_id, stage),
                 api_id=api_id,
-                stage=str((stage or {}).get("StageName", "$default")),
+                stage=str(stage.get("StageName", "$default")),
             )
         )
     return apis
 
 
-def _stage_of(api_id: str, resources: Mapping[str, dict[str, Any]]) -> dict[str, Any] | None:
-    for resource in resources.values():
+def _stage_of(api_id: str, resources: Mapping[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """The logical id and properties of the API's stage ("" and {} when it has none)."""
+    for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::ApiGatewayV2::Stage" and str(resource["Properties"].get("ApiId")) == api_id:
-            return dict(resource["Properties"])
-    return None
+            return logical_id, dict(resource["Properties"])
+    return "", {}
+
+
+def _throttling(stage_id: str, stage: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The stage's DefaultRouteSettings, its throttling limits checked to be numbers (the router enforces them)."""
+    settings = stage.get("DefaultRouteSettings")
+    if not settings:
+        return None
+    where = ("Resources", stage_id, "Properties", "DefaultRouteSettings")
+    if not isinstance(settings, Mapping):
+        raise LocalCloudTemplateError("DefaultRouteSettings must be a mapping", location=location_of(*where))
+    for name in ("ThrottlingBurstLimit", "ThrottlingRateLimit"):
+        if settings.get(name) is not None:
+            number_at(settings[name], (*where, name))
+    return dict(settings)
 
 
 # ---------------------------------------------------------------------- OpenAPI body (SAM HttpApi)
 def _from_openapi(
-    logical_id: str, body: dict[str, Any], functions_by_arn: Mapping[str, str]
+    logical_id: str, body: dict[str, Any], functions: Mapping[str, LambdaFunction]
 ) -> tuple[list[HttpRoute], dict[str, JwtAuthorizer], dict[str, Any] | None]:
     base = ("Resources", logical_id, "Properties", "Body")
     authorizers = _openapi_authorizers(body, base)
@@ -115,7 +130,7 @@ def _from_openapi(
                     location=location_of(*where, "x-amazon-apigateway-integration"),
                 )
             function = function_of_integration(
-                integration.get("uri"), functions_by_arn, (*where, "x-amazon-apigateway-integration", "uri")
+                integration.get("uri"), functions, (*where, "x-amazon-apigateway-integration", "uri")
             )
             security = operation.get("security", default_security)
             authorizer, scopes = _route_authorizer(security, authorizers, where)
@@ -191,7 +206,7 @@ def _from_resources(
     props: dict[str, Any],
     resources: Mapping[str, dict[str, Any]],
     refs: Mapping[str, Any],
-    functions_by_arn: Mapping[str, str],
+    functions: Mapping[str, LambdaFunction],
 ) -> tuple[list[HttpRoute], dict[str, JwtAuthorizer]]:
     mine = {lid: r for lid, r in resources.items() if str(r["Properties"].get("ApiId")) == api_id}
     integrations: dict[str, str] = {}
@@ -201,7 +216,7 @@ def _from_resources(
         rprops, where = resource["Properties"], ("Resources", lid, "Properties")
         if resource["Type"] == "AWS::ApiGatewayV2::Integration":
             integrations[str(refs_by_logical[lid])] = function_of_integration(
-                rprops.get("IntegrationUri"), functions_by_arn, (*where, "IntegrationUri")
+                rprops.get("IntegrationUri"), functions, (*where, "IntegrationUri")
             )
         elif resource["Type"] == "AWS::ApiGatewayV2::Authorizer":
             if str(rprops.get("AuthorizerType", "")).upper() != "JWT":
@@ -219,7 +234,7 @@ def _from_resources(
     if props.get("Target"):
         # Quick create: the API itself names one function and a route key.
         function = function_of_integration(
-            props["Target"], functions_by_arn, ("Resources", logical_id, "Properties", "Target")
+            props["Target"], functions, ("Resources", logical_id, "Properties", "Target")
         )
         routes.append(_route(str(props.get("RouteKey", "$default")), function, None, ()))
     for lid, resource in mine.items():

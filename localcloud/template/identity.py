@@ -80,16 +80,19 @@ def _lambda_layer(scope: Scope, logical_id: str, props: dict[str, Any]) -> Ident
     return Identity(arn, {"LayerVersionArn": arn})
 
 
-def _lambda_version(scope: Scope, logical_id: str, props: dict[str, Any]) -> Identity:
+def _function_arn(scope: Scope, props: dict[str, Any]) -> str:
+    """The ARN of the function a version or alias names (FunctionName: a name or an ARN)."""
     function = str(props.get("FunctionName", ""))
-    base = function if function.startswith("arn:") else scope.arn("lambda", f"function:{function}")
+    return function if function.startswith("arn:") else scope.arn("lambda", f"function:{function}")
+
+
+def _lambda_version(scope: Scope, logical_id: str, props: dict[str, Any]) -> Identity:
+    base = _function_arn(scope, props)
     return Identity(f"{base}:1", {"Version": "1", "FunctionArn": base})
 
 
 def _lambda_alias(scope: Scope, logical_id: str, props: dict[str, Any]) -> Identity:
-    function = str(props.get("FunctionName", ""))
-    base = function if function.startswith("arn:") else scope.arn("lambda", f"function:{function}")
-    arn = ":".join([*base.split(":")[:7], str(props.get("Name", logical_id))])
+    arn = ":".join([*_function_arn(scope, props).split(":")[:7], str(props.get("Name", logical_id))])
     return Identity(arn, {"AliasArn": arn})
 
 

@@ -119,9 +119,6 @@ class Resolver:
             self._conditions[name] = value
         return self._conditions[name]
 
-    def conditions(self) -> dict[str, bool]:
-        return {name: self.condition(name) for name in self._condition_definitions}
-
     # ------------------------------------------------------------------ resolution
     def resolve(self, value: Any, path: Path) -> Any:
         """`value` with every intrinsic function replaced by its value (NO_VALUE where it disappears)."""

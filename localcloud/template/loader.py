@@ -84,12 +84,7 @@ def load_stack(
 ) -> Stack:
     """Parse, validate the parameters of, and SAM-transform the template at `template_path`."""
     template_path = template_path.resolve()
-    try:
-        document = load_cfn_yaml(template_path.read_text())
-    except FileNotFoundError:
-        raise LocalCloudTemplateError(f"no template at {template_path}") from None
-    except (yaml.YAMLError, ValueError) as error:
-        raise LocalCloudTemplateError(f"{template_path.name} is not a readable template: {error}") from None
+    document = read_template(template_path)
     if not isinstance(document.get("Resources"), dict) or not document["Resources"]:
         raise LocalCloudTemplateError("the template declares no resources", location="Resources")
 
@@ -114,6 +109,16 @@ def load_stack(
     resources = _active(transformed.get("Resources") or {}, resolver, "Resources")
     outputs = _active(transformed.get("Outputs") or {}, resolver, "Outputs")
     return Stack(**{**stack.__dict__, "resources": resources, "outputs": outputs})
+
+
+def read_template(template_path: Path) -> dict[str, Any]:
+    """The template as written (short-form tags read as long form), or an error saying why it cannot be read."""
+    try:
+        return load_cfn_yaml(template_path.read_text())
+    except FileNotFoundError:
+        raise LocalCloudTemplateError(f"no template at {template_path}") from None
+    except (yaml.YAMLError, ValueError) as error:
+        raise LocalCloudTemplateError(f"{template_path.name} is not a readable template: {error}") from None
 
 
 def _active(section: dict[str, Any], resolver: Resolver, name: str) -> dict[str, dict[str, Any]]:
@@ -150,19 +155,19 @@ def settle_parameters(declared: dict[str, Any], overrides: dict[str, str]) -> di
             raise LocalCloudTemplateError(
                 f"type {kind} (read from SSM at deploy) is not supported locally", location=where
             )
-        values[name] = _validated(name, kind, spec, raw, where)
+        values[name] = _validated(kind, spec, raw, where)
     return values
 
 
-def _validated(name: str, kind: str, spec: dict[str, Any], raw: Any, where: str) -> Any:
+def _validated(kind: str, spec: dict[str, Any], raw: Any, where: str) -> Any:
     if kind.startswith(_LIST_TYPES):
         items = raw if isinstance(raw, list) else [p.strip() for p in str(raw).split(",")] if str(raw) else []
         item_kind = "Number" if kind == "List<Number>" else "String"
-        return [_validated_scalar(name, item_kind, spec, item, where) for item in items]
-    return _validated_scalar(name, kind, spec, raw, where)
+        return [_validated_scalar(item_kind, spec, item, where) for item in items]
+    return _validated_scalar(kind, spec, raw, where)
 
 
-def _validated_scalar(name: str, kind: str, spec: dict[str, Any], raw: Any, where: str) -> str:
+def _validated_scalar(kind: str, spec: dict[str, Any], raw: Any, where: str) -> str:
     text = _parameter_text(raw)
     allowed = spec.get("AllowedValues")
     if allowed is not None and text not in [_parameter_text(v) for v in allowed]:

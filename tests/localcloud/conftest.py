@@ -4,6 +4,7 @@
 - `start_local_cloud`: starts a LocalCloud for one test (stopped at teardown), for a throwaway project.
 - `throwaway_project`: a small template.yaml with tiny functions under tmp_path, for runtime edge cases
   (timeouts, crashes) that the real functions must never have.
+- `edge_url`: a bare edge (moto, nothing intercepted) on a free port for one test, for the event-source tests.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import yaml
 
 from localcloud.cloud import LocalCloud
 from localcloud.lambda_runtime import LogSink
+from tests.support.event_sources import running_edge
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -142,3 +144,9 @@ def start_local_cloud(tmp_path: Path) -> Iterator[Callable[..., LocalCloud]]:
     yield start
     for cloud in reversed(started):
         cloud.stop()
+
+
+@pytest.fixture
+def edge_url() -> Iterator[str]:
+    with running_edge() as url:
+        yield url

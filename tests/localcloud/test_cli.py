@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ import pytest
 import requests
 
 from tests.localcloud.conftest import ROOT, ThrowawayProject
+from tests.support.local_cloud import log_of, state_directory
 from tests.support.template import resource
+from tests.support.waiting import wait_for_file
 
 pytestmark = [pytest.mark.localcloud, pytest.mark.slow]
 
@@ -33,6 +36,13 @@ def _cli(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.Compl
         timeout=timeout,
         check=False,
     )
+
+
+@pytest.fixture
+def state() -> Iterator[Path]:
+    """The --state-dir of a CLI run that starts the orders database (so not under tmp_path)."""
+    with state_directory() as state_dir:
+        yield state_dir
 
 
 def _health_project(project: ThrowawayProject) -> ThrowawayProject:
@@ -55,15 +65,13 @@ def _health_project(project: ThrowawayProject) -> ThrowawayProject:
     return project
 
 
-def test_invoke_runs_the_health_function_on_its_sample_event(
-    throwaway_project: ThrowawayProject, tmp_path: Path
-) -> None:
+def test_invoke_runs_the_health_function_on_its_sample_event(throwaway_project: ThrowawayProject, state: Path) -> None:
     # Given a template with the health function and no local cloud running
     _health_project(throwaway_project).write()
 
     # When `invoke HealthFunction --event events/health.json` runs
     done = _cli(
-        "--project-dir", str(throwaway_project.root), "--state-dir", str(tmp_path / "state"),
+        "--project-dir", str(throwaway_project.root), "--state-dir", str(state),
         "invoke", "HealthFunction", "--event", str(HEALTH_EVENT),
     )  # fmt: skip
 
@@ -75,14 +83,14 @@ def test_invoke_runs_the_health_function_on_its_sample_event(
 
 
 def test_invoke_exits_non_zero_and_prints_the_error_when_the_function_fails(
-    throwaway_project: ThrowawayProject, tmp_path: Path
+    throwaway_project: ThrowawayProject, state: Path
 ) -> None:
     # Given a function that raises
     throwaway_project.function("Boom", "def handler(event, context):\n    raise RuntimeError('no')\n")
     throwaway_project.write()
 
     # When it is invoked from the command line
-    done = _cli("--project-dir", str(throwaway_project.root), "--state-dir", str(tmp_path / "state"), "invoke", "Boom")
+    done = _cli("--project-dir", str(throwaway_project.root), "--state-dir", str(state), "invoke", "Boom")
 
     # Then the exit code is 1 and stdout has Lambda's error document
     assert done.returncode == 1
@@ -91,14 +99,14 @@ def test_invoke_exits_non_zero_and_prints_the_error_when_the_function_fails(
 
 
 def test_invoke_of_an_unknown_function_names_the_template_functions(
-    throwaway_project: ThrowawayProject, tmp_path: Path
+    throwaway_project: ThrowawayProject, state: Path
 ) -> None:
     # Given a template with one function
     throwaway_project.function("Only", "def handler(event, context):\n    return 1\n")
     throwaway_project.write()
 
     # When another name is invoked
-    done = _cli("--project-dir", str(throwaway_project.root), "--state-dir", str(tmp_path / "state"), "invoke", "Other")
+    done = _cli("--project-dir", str(throwaway_project.root), "--state-dir", str(state), "invoke", "Other")
 
     # Then the exit code is 2 and the message lists the functions there are
     assert done.returncode == 2
@@ -106,7 +114,7 @@ def test_invoke_of_an_unknown_function_names_the_template_functions(
 
 
 def test_a_template_that_cannot_run_is_a_clear_message_not_a_traceback(
-    throwaway_project: ThrowawayProject, tmp_path: Path
+    throwaway_project: ThrowawayProject, state: Path
 ) -> None:
     # Given a template whose function refers to a parameter that does not exist
     throwaway_project.function(
@@ -115,11 +123,26 @@ def test_a_template_that_cannot_run_is_a_clear_message_not_a_traceback(
     throwaway_project.write()
 
     # When the CLI loads it
-    done = _cli("--project-dir", str(throwaway_project.root), "--state-dir", str(tmp_path / "state"), "invoke", "Fn")
+    done = _cli("--project-dir", str(throwaway_project.root), "--state-dir", str(state), "invoke", "Fn")
 
     # Then it exits 2 with one line naming the resource and property
     assert done.returncode == 2
     assert "Resources.Fn.Properties.Environment.Variables.X" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_template_that_is_not_yaml_is_a_clear_message_not_a_traceback(
+    throwaway_project: ThrowawayProject, state: Path
+) -> None:
+    # Given a template.yaml that does not parse
+    (throwaway_project.root / "template.yaml").write_text("Resources: [unclosed\n")
+
+    # When the CLI starts on it (its services read the template before the stack is loaded)
+    done = _cli("--project-dir", str(throwaway_project.root), "--state-dir", str(state), "invoke", "Fn")
+
+    # Then it exits 2 with a message about the template, not a traceback
+    assert done.returncode == 2
+    assert "template.yaml is not a readable template" in done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -139,30 +162,20 @@ def _run_project(project: ThrowawayProject) -> ThrowawayProject:
     return project
 
 
-def _wait_for_file(path: Path, process: subprocess.Popen[str], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if process.poll() is not None:
-            raise AssertionError(f"localcloud run exited early: {process.communicate()}")
-        if time.monotonic() > deadline:
-            raise AssertionError("outputs.json never appeared")
-        time.sleep(0.05)
-
-
 def test_run_writes_outputs_seeds_demo_data_and_stops_cleanly_on_sigterm(
-    throwaway_project: ThrowawayProject, tmp_path: Path
+    throwaway_project: ThrowawayProject, state: Path
 ) -> None:
-    # Given a project and `localcloud run` on free ports
+    # Given a project and `localcloud run` on free ports, its output in a file (a pipe nobody reads could fill up)
     project = _run_project(throwaway_project)
-    state = tmp_path / "state"
+    log = log_of(state).open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "localcloud", "--project-dir", str(project.root), "--state-dir", str(state),
          "run", "--port", "0", "--edge-port", "0"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         # When it is up
-        _wait_for_file(state / "outputs.json", process)
+        wait_for_file(state / "outputs.json", process, log=log_of(state), deadline=120)
         outputs: dict[str, Any] = json.loads((state / "outputs.json").read_text())
         children = psutil.Process(process.pid).children(recursive=True)
 
@@ -204,6 +217,7 @@ def test_run_writes_outputs_seeds_demo_data_and_stops_cleanly_on_sigterm(
         if process.poll() is None:
             process.kill()
             process.wait()
+        log.close()
 
     # Then it exits 0, removes outputs.json, and leaves none of its processes behind
     assert process.returncode == 0

@@ -13,7 +13,6 @@ import base64
 import json
 import shutil
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,7 @@ from botocore.exceptions import ClientError
 from localcloud.edge import EdgeApp
 from localcloud.orders_db import RESUMING_SECONDS_ENV, DataApiApp, EmbeddedPostgres, is_data_api
 from localcloud.server import BackgroundServer
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.localcloud, pytest.mark.xdist_group("orders_db")]
 
@@ -603,7 +603,7 @@ def test_a_statement_over_the_time_limit_is_cancelled(postgres: EmbeddedPostgres
         backend_pid = dict(error.response).get("dbConnectionId")
         assert isinstance(backend_pid, int)
         assert backend_pid > 0
-        wait_until(lambda: not backend_is_active(postgres, backend_pid))
+        wait_until(lambda: not backend_is_active(postgres, backend_pid), "the statement to be cancelled")
         assert api.count(table) == 0
 
 
@@ -620,7 +620,7 @@ def test_continue_after_timeout_lets_the_statement_finish(postgres: EmbeddedPost
 
         # Then the call times out but the insert still completes and commits
         assert error_code(error) == "StatementTimeoutException"
-        wait_until(lambda: api.count(table) == 1)
+        wait_until(lambda: api.count(table) == 1, "the insert to commit")
 
 
 def test_unregistered_cluster_or_secret_is_refused(postgres: EmbeddedPostgres) -> None:
@@ -655,11 +655,3 @@ def backend_is_active(postgres: EmbeddedPostgres, pid: int) -> bool:
     with psycopg.connect(postgres.conninfo, autocommit=True) as connection:
         row = connection.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
     return row is not None and row[0] == "active"
-
-
-def wait_until(condition: Callable[[], bool], *, limit_seconds: float = 30.0) -> None:
-    """Poll for an effect that happens in the background; the limit only bounds a broken run."""
-    deadline = time.monotonic() + limit_seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.05)

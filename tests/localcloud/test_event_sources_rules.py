@@ -4,7 +4,6 @@ cloud delivers to the real targets with their Input or InputPath."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,21 +16,14 @@ from tests.support.event_sources import (
     RecordingInvoke,
     client,
     local_app,
-    running_edge,
     unique,
-    wait_until,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.localcloud
 
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/events"
 PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
-
-
-@pytest.fixture
-def edge_url() -> Iterator[str]:
-    with running_edge() as url:
-        yield url
 
 
 def function_arn(name: str) -> str:

@@ -7,7 +7,6 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +21,11 @@ from tests.support.event_sources import (
     function_error,
     local_app,
     ok,
-    running_edge,
     unique,
-    wait_until,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.localcloud
-
-
-@pytest.fixture
-def edge_url() -> Iterator[str]:
-    with running_edge() as url:
-        yield url
 
 
 def make_queue(sqs: Any, **attributes: str) -> tuple[str, str]:

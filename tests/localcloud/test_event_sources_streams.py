@@ -4,7 +4,6 @@ filter criteria, and retrying from the first reported failure."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,18 +20,11 @@ from tests.support.event_sources import (
     function_error,
     local_app,
     ok,
-    running_edge,
     unique,
-    wait_until,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.localcloud
-
-
-@pytest.fixture
-def edge_url() -> Iterator[str]:
-    with running_edge() as url:
-        yield url
 
 
 def make_table(dynamodb: Any) -> tuple[str, str]:

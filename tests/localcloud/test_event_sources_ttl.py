@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,20 +13,13 @@ from tests.support.event_sources import (
     RecordingInvoke,
     client,
     local_app,
-    running_edge,
     unique,
-    wait_until,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.localcloud
 
 SIX_YEARS = 6 * 365 * 86400
-
-
-@pytest.fixture
-def edge_url() -> Iterator[str]:
-    with running_edge() as url:
-        yield url
 
 
 def make_table(dynamodb: Any, *, ttl_attribute: str | None) -> str:

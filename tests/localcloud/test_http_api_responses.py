@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from localcloud.http_api import MAX_REQUEST_BODY_BYTES, FunctionError, InvocationRejected
+from localcloud.http_api import MAX_REQUEST_BODY_BYTES
+from localcloud.lambda_runtime import FunctionError, FunctionThrottled
 from tests.localcloud.http_api_support import RecordingInvoke, client_for, json_body, route
 
 pytestmark = pytest.mark.localcloud
@@ -103,7 +104,8 @@ def test_a_malformed_response_is_a_bad_gateway(result: dict[str, Any]) -> None:
 
 def test_a_crashed_function_is_a_bad_gateway() -> None:
     # Given a function that crashes (or times out)
-    response = _respond_with(FunctionError("Task timed out after 3.00 seconds", error_type="Sandbox.Timedout"))
+    timed_out = {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 3.00 seconds"}
+    response = _respond_with(FunctionError("ThingFunction", timed_out))
     # When it is called
     # Then API Gateway answers 502 with its own body
     assert response.status_code == 502
@@ -113,7 +115,7 @@ def test_a_crashed_function_is_a_bad_gateway() -> None:
 
 def test_a_rejected_invocation_is_an_internal_error() -> None:
     # Given the Lambda service refusing to run the function
-    response = _respond_with(InvocationRejected("Rate Exceeded."))
+    response = _respond_with(FunctionThrottled("ThingFunction"))
     # When it is called
     # Then API Gateway answers 500
     assert response.status_code == 500

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from localcloud.cloud import LocalCloud
 from tests.localcloud.conftest import ThrowawayProject, unique_stack_name
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.localcloud
 
@@ -159,9 +159,7 @@ def test_an_event_invocation_answers_202_and_runs_the_function(
 
     # Then 202 comes back, and the function runs with the event
     assert response["StatusCode"] == 202
-    deadline = time.monotonic() + 30
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(path.exists, "the function to record the event")
     assert json.loads(path.read_text())["n"] == 7
 
 
@@ -179,9 +177,7 @@ def test_exhausted_reserved_concurrency_is_429_too_many_requests(
     event = {"started": str(tmp_path / "started"), "release": str(tmp_path / "release")}
     name = cloud.app.functions["Hold"].name
     first = cloud.runtime.invoke_async(name, json.dumps(event).encode())
-    deadline = time.monotonic() + 30
-    while not (tmp_path / "started").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until((tmp_path / "started").exists, "the first invocation to start")
     assert first
 
     # When another synchronous invocation arrives

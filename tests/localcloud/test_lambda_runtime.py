@@ -19,8 +19,10 @@ import pytest
 
 from localcloud.cloud import LocalCloud
 from localcloud.lambda_runtime import FunctionError, FunctionThrottled
+from localcloud.lambda_worker import Zygote, ZygoteStopped
 from localcloud.template import LocalCloudTemplateError
 from tests.localcloud.conftest import LogLines, ThrowawayProject, unique_stack_name
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.localcloud, pytest.mark.slow]
 
@@ -177,16 +179,6 @@ def _ended(pid: int) -> Callable[[], bool]:
     return lambda: not psutil.pid_exists(pid)
 
 
-def _wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
 def test_a_function_runs_with_its_template_environment_and_a_lambda_context(cloud: LocalCloud) -> None:
     # Given the Echo function, whose template sets GREETING and TABLE_NAME (a Ref to the table)
     fn = cloud.app.functions["Echo"]
@@ -236,7 +228,7 @@ def test_a_functions_output_lines_are_tagged_with_its_name(cloud: LocalCloud, lo
     cloud.invoke("Echo", {"marker": "tagged-output-1"})
 
     # Then the line reaches the log sink under the function's logical id
-    _wait_for(lambda: any("tagged-output-1" in line for line in logs.of("Echo")), "the echo line")
+    wait_until(lambda: any("tagged-output-1" in line for line in logs.of("Echo")), "the echo line")
 
 
 def test_a_raised_error_is_a_function_error_with_lambdas_error_document(cloud: LocalCloud) -> None:
@@ -267,7 +259,7 @@ def test_a_function_that_times_out_is_killed_and_replaced(cloud: LocalCloud) -> 
     error = result.json()
     assert error["errorType"] == "Sandbox.Timedout"
     assert error["errorMessage"].endswith("Task timed out after 1.00 seconds")
-    _wait_for(lambda: not psutil.pid_exists(warm_pid), "the timed-out worker to exit")
+    wait_until(lambda: not psutil.pid_exists(warm_pid), "the timed-out worker to exit")
     assert cloud.invoke("Slow", {})["pid"] != warm_pid
 
 
@@ -321,7 +313,7 @@ class Held:
 def test_reserved_concurrency_throttles_synchronous_invocations_beyond_it(cloud: LocalCloud, tmp_path: Path) -> None:
     # Given a function with ReservedConcurrentExecutions 1, busy with one invocation
     held = Held(cloud, "Gate", tmp_path, 1)
-    _wait_for(lambda: held.running() == 1, "the first invocation")
+    wait_until(lambda: held.running() == 1, "the first invocation")
 
     # When a second synchronous invocation arrives
     # Then it is throttled at once, as Lambda does
@@ -340,7 +332,7 @@ def test_without_reserved_concurrency_invocations_beyond_the_cap_wait_instead_of
     # Given the runtime runs at most 2 workers of a function without reserved concurrency
     # When 4 invocations arrive at once and are held open
     held = Held(cloud, "Pooled", tmp_path, 4)
-    _wait_for(lambda: held.running() == 2, "two running")
+    wait_until(lambda: held.running() == 2, "two running")
 
     # Then only 2 run, on 2 workers, and the others wait (none was throttled)
     assert len(cloud.runtime.worker_pids("Pooled")) == 2
@@ -373,7 +365,7 @@ def test_an_event_invocation_is_queued_retried_and_its_success_sent_to_the_desti
         messages = sqs.receive_message(QueueUrl=cloud.app.physical_ids["Outcomes"], WaitTimeSeconds=1).get("Messages")
         return json.loads(messages[0]["Body"]) if messages else None
 
-    outcome = _wait_for(record, "the OnSuccess record")
+    outcome = wait_until(record, "the OnSuccess record")
     assert outcome["requestContext"]["condition"] == "Success"
     assert outcome["requestContext"]["approximateInvokeCount"] == 3
     assert outcome["requestPayload"] == payload
@@ -390,7 +382,7 @@ def test_idle_workers_are_reaped(cloud: LocalCloud) -> None:
     # Then it is closed and its process ends
     assert reaped >= 1
     assert cloud.runtime.worker_pids("Echo") == []
-    _wait_for(lambda: not psutil.pid_exists(pid), "the idle worker to exit")
+    wait_until(lambda: not psutil.pid_exists(pid), "the idle worker to exit")
 
 
 def test_stopping_the_runtime_leaves_no_worker_or_zygote_behind(
@@ -410,9 +402,26 @@ def test_stopping_the_runtime_leaves_no_worker_or_zygote_behind(
 
     # Then none of those processes is left, nor anything else of the zygote's process group
     for pid in pids:
-        _wait_for(_ended(pid), f"process {pid} to end")
+        wait_until(_ended(pid), f"process {pid} to end")
     with pytest.raises(ProcessLookupError):
         os.killpg(zygote, 0)
+
+
+def test_a_stopped_zygote_forks_no_more_workers_and_is_not_started_again() -> None:
+    # Given a zygote that has been started and stopped
+    zygote = Zygote()
+    zygote.start()
+    first = zygote.pid
+    assert first is not None
+    zygote.stop()
+
+    # When an invocation that raced the stop asks it for a worker
+    with pytest.raises(ZygoteStopped):
+        zygote.spawn({"environment": {}, "code_dir": "/", "layer_dirs": [], "handler": "app.handler"})
+
+    # Then no new zygote process was started behind the runtime's back
+    assert zygote.pid is None
+    wait_until(_ended(first), f"process {first} to end")
 
 
 def test_a_start_that_fails_on_the_template_stops_what_it_had_started(

@@ -16,8 +16,8 @@ from tests.support.payments import (
     WebhookReceiver,
     served_sandbox,
     stripe_client,
-    wait_until,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.localcloud
 

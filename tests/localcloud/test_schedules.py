@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,10 +18,9 @@ from tests.support.event_sources import (
     RecordingInvoke,
     client,
     local_app,
-    running_edge,
     unique,
-    wait_until,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.localcloud
 
@@ -143,12 +141,6 @@ def test_the_scaled_clock_runs_faster_by_the_scale() -> None:
     assert clock.real_seconds(60) == 1
     # And it starts at the real time
     assert abs((clock.now() - datetime.datetime.now(UTC)).total_seconds()) < 60
-
-
-@pytest.fixture
-def edge_url() -> Iterator[str]:
-    with running_edge() as url:
-        yield url
 
 
 def function_arn(name: str) -> str:

@@ -4,6 +4,7 @@ through the edge's Invoke interceptor, and the time scale compresses Wait, Retry
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -14,8 +15,10 @@ from botocore.exceptions import ClientError
 from moto.core.config import default_user_config
 
 from localcloud.edge import EdgeApp
-from localcloud.event_sources import enable_stepfunctions_execution, set_stepfunctions_time_scale
-from tests.support.event_sources import ACCOUNT_ID, client, running_edge, unique, wait_until
+from localcloud.event_sources import enable_stepfunctions_execution
+from localcloud.event_sources.timescale import stepfunctions_time_scale
+from tests.support.event_sources import ACCOUNT_ID, client, running_edge, unique
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.localcloud
 
@@ -73,11 +76,32 @@ def edge_url(fake_lambda: FakeLambda, monkeypatch: pytest.MonkeyPatch) -> Iterat
     edge = EdgeApp()
     edge.intercept(lambda service, environ: service == "lambda", fake_lambda)
     with running_edge(edge) as url:
-        enable_stepfunctions_execution(url, time_scale=TIME_SCALE)
+        restore = enable_stepfunctions_execution(url, time_scale=TIME_SCALE)
         try:
             yield url
         finally:
-            set_stepfunctions_time_scale(1.0)
+            restore()
+
+
+def test_enabling_execution_is_undone_by_the_function_it_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the process-wide switches as another part of the process left them
+    monkeypatch.setitem(default_user_config, "stepfunctions", {"execute_state_machine": False})
+    monkeypatch.setenv("MOTO_PORT", "1234")
+    scale_before = stepfunctions_time_scale()
+    with running_edge() as url:
+        # When execution is enabled for an edge
+        restore = enable_stepfunctions_execution(url, time_scale=TIME_SCALE)
+        assert default_user_config["stepfunctions"]["execute_state_machine"] is True
+        assert os.environ["MOTO_PORT"] == url.rsplit(":", 1)[1]
+        assert stepfunctions_time_scale() == TIME_SCALE
+
+        # And undone when that edge stops
+        restore()
+
+    # Then every switch is as it was
+    assert default_user_config["stepfunctions"] == {"execute_state_machine": False}
+    assert os.environ["MOTO_PORT"] == "1234"
+    assert stepfunctions_time_scale() == scale_before
 
 
 def create_machine(stepfunctions: Any, definition: dict[str, Any]) -> str:

@@ -230,6 +230,61 @@ def test_a_sam_error_is_reported_against_the_resource(throwaway_project: Throwaw
     assert raised.value.location == "Resources.Fn"
 
 
+def test_a_schedule_the_scheduler_cannot_run_is_an_error_naming_its_expression(
+    throwaway_project: ThrowawayProject,
+) -> None:
+    # Given a schedule whose cron expression sets both day fields (moto takes it; the scheduler cannot run it)
+    throwaway_project.function(
+        "Fn",
+        "def handler(event, context):\n    return 1\n",
+        events={"Nightly": {"Type": "Schedule", "Properties": {"Schedule": "cron(0 3 * * * *)"}}},
+    )
+
+    # When the template is loaded, Then the error points at the rule's ScheduleExpression and says why
+    with pytest.raises(LocalCloudTemplateError) as raised:
+        load_app(throwaway_project.write())
+    assert raised.value.location == "Resources.FnNightly.Properties.ScheduleExpression"
+    assert "day field" in raised.value.reason
+
+
+def test_throttling_limits_that_are_not_numbers_are_an_error_naming_the_stage_setting(
+    throwaway_project: ThrowawayProject,
+) -> None:
+    # Given an HTTP API whose burst limit comes from a parameter that is not a number
+    throwaway_project.parameters["Burst"] = {"Type": "String", "Default": "lots"}
+    throwaway_project.resources["Api"] = {
+        "Type": "AWS::Serverless::HttpApi",
+        "Properties": {"DefaultRouteSettings": {"ThrottlingBurstLimit": {"Ref": "Burst"}}},
+    }
+    throwaway_project.function(
+        "Fn",
+        "def handler(event, context):\n    return 1\n",
+        events={"Get": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": "Api"}, "Path": "/x", "Method": "get"}}},
+    )
+
+    # When the template is loaded, Then the error names the stage's setting
+    with pytest.raises(LocalCloudTemplateError) as raised:
+        load_app(throwaway_project.write())
+    assert raised.value.location is not None
+    assert raised.value.location.endswith(".Properties.DefaultRouteSettings.ThrottlingBurstLimit")
+
+
+def test_an_event_source_on_a_queue_outside_the_template_is_an_error_naming_the_mapping(
+    throwaway_project: ThrowawayProject,
+) -> None:
+    # Given a function reading a queue the template does not declare
+    throwaway_project.function(
+        "Fn",
+        "def handler(event, context):\n    return 1\n",
+        events={"Jobs": {"Type": "SQS", "Properties": {"Queue": "arn:aws:sqs:us-east-1:123456789012:elsewhere"}}},
+    )
+
+    # When the template is loaded, Then the error points at the mapping's EventSourceArn
+    with pytest.raises(LocalCloudTemplateError) as raised:
+        load_app(throwaway_project.write())
+    assert raised.value.location == "Resources.FnJobs.Properties.EventSourceArn"
+
+
 def test_a_missing_template_is_a_clear_error(tmp_path: Path) -> None:
     # Given a directory without template.yaml, When it is loaded, Then a LocalCloudTemplateError says so
     with pytest.raises(LocalCloudTemplateError):

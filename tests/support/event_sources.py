@@ -1,11 +1,10 @@
 """Shared fakes for the event-source, schedule and Step Functions tests (no tests here): an edge on a
-random port, clients for it, a recording `invoke`, an app model builder and condition polling."""
+random port, clients for it, a recording `invoke` and an app model builder."""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,11 +19,10 @@ from localcloud.edge import EdgeApp
 from localcloud.event_sources import InvokeOutcome
 from localcloud.model import LocalApp
 from localcloud.server import BackgroundServer
+from tests.support.waiting import wait_until
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
-# Generous: conditions are met in well under a second; the deadline only bounds a broken build.
-DEADLINE_SECONDS = 30.0
 
 
 def unique(prefix: str) -> str:
@@ -61,18 +59,6 @@ def local_app(**models: Any) -> LocalApp:
         outputs={},
         **models,
     )
-
-
-def wait_until(condition: Callable[[], Any], *, what: str, deadline: float = DEADLINE_SECONDS) -> Any:
-    """Poll `condition` until it returns something truthy; fail the test with `what` after the deadline."""
-    end = time.monotonic() + deadline
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass

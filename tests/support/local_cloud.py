@@ -9,13 +9,15 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
+
+from tests.support.waiting import wait_for_file
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 120.0
@@ -62,27 +64,52 @@ class RunningCloud:
         return self._tokens[key]
 
 
+@contextmanager
+def state_directory() -> Iterator[Path]:
+    """A fresh state directory for a local cloud with its orders database, removed afterwards.
+
+    Not under pytest's tmp_path: PostgreSQL runs as an unprivileged user that must traverse the parents,
+    and every pytest start resets its base temp directory to owner-only (see localcloud.orders_db.postgres).
+    """
+    state_dir = Path(tempfile.mkdtemp(prefix="localcloud-state-"))
+    try:
+        yield state_dir
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def log_of(state_dir: Path) -> Path:
+    """Where a local cloud started on `state_dir` writes its output: beside the directory, so it outlives it."""
+    return state_dir.parent / f"{state_dir.name}.log"
+
+
 def run_local_cloud(*extra_args: str) -> Iterator[RunningCloud]:
     """Start `python -m localcloud run` on free ports; yield once outputs.json exists; stop it with SIGTERM."""
-    state_dir = Path(tempfile.mkdtemp(prefix="localcloud-state-"))
-    command = [
-        sys.executable, "-m", "localcloud", "--state-dir", str(state_dir),
-        "run", "--port", "0", "--edge-port", "0", *extra_args,
-    ]  # fmt: skip
-    log = (state_dir.parent / f"{state_dir.name}.log").open("wb")
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=_environment())
+    with state_directory() as state_dir:
+        command = [
+            sys.executable, "-m", "localcloud", "--state-dir", str(state_dir),
+            "run", "--port", "0", "--edge-port", "0", *extra_args,
+        ]  # fmt: skip
+        with log_of(state_dir).open("wb") as log:
+            process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=_environment())
+            try:
+                wait_for_file(
+                    state_dir / "outputs.json", process, log=log_of(state_dir), deadline=START_TIMEOUT_SECONDS
+                )
+                outputs = dict(json.loads((state_dir / "outputs.json").read_text()))
+                yield RunningCloud(process, state_dir, outputs)
+            finally:
+                _stop_process(process)
+
+
+def _stop_process(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM, as Ctrl-C or a service manager stops the local cloud; SIGKILL if it does not exit in a minute."""
+    process.send_signal(signal.SIGTERM)
     try:
-        outputs = _wait_for_outputs(process, state_dir / "outputs.json", Path(log.name))
-        yield RunningCloud(process, state_dir, outputs)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        shutil.rmtree(state_dir, ignore_errors=True)
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _environment() -> dict[str, str]:
@@ -91,12 +118,3 @@ def _environment() -> dict[str, str]:
     for name in ("AWS_ENDPOINT_URL", "POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_NAMESPACE"):
         env.pop(name, None)
     return env
-
-
-def _wait_for_outputs(process: subprocess.Popen[bytes], outputs: Path, log: Path) -> dict[str, Any]:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while not outputs.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the local cloud did not start:\n{log.read_text(errors='replace')[-4000:]}")
-        time.sleep(0.1)
-    return dict(json.loads(outputs.read_text()))

@@ -3,15 +3,14 @@
 - `served_sandbox`: a `PaymentsSandbox` on a random port, with its delivery worker running.
 - `stripe_client`: the official `stripe` client pointed at it.
 - `WebhookReceiver`: a tiny HTTP server that records what it is sent and answers scripted statuses.
-- `wait_until`: poll a condition with a generous bound (a liveness guard, never a timing assertion).
+- `wait_until` (from `tests.support.waiting`): poll a condition with a generous bound, never a timing assertion.
 """
 
 from __future__ import annotations
 
 import http.server
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -20,11 +19,11 @@ import stripe
 
 from localcloud.payments import PaymentsSandbox, SandboxSwitches
 from localcloud.server import BackgroundServer
+from tests.support.waiting import wait_until
 
 SECRET_KEY = "sk_test_payments_tests"
 # Webhook retries 1 s, 2 s, 4 s, ... become 1 ms, 2 ms, 4 ms: tests see retries without waiting for them.
 TIME_SCALE = 0.001
-LIVENESS_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -57,14 +56,6 @@ def replayed(obj: stripe.StripeObject) -> str | None:
     assert obj.last_response is not None
     value = obj.last_response.headers.get("Idempotent-Replayed")
     return None if value is None else str(value)
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + LIVENESS_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.005)
 
 
 @dataclass(frozen=True)
