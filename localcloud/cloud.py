@@ -56,6 +56,7 @@ from localcloud.provision import provision
 from localcloud.seed import seed_catalog, seed_users
 from localcloud.server import BackgroundServer
 from localcloud.template import load_stack
+from localcloud.usage import Usage
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,8 @@ class LocalCloud:
         self.seed = seed
         self.services = list(default_services() if services is None else services)
         self.consumers = list(default_consumers() if consumers is None else consumers)
-        self.edge = EdgeApp()
+        self.usage = Usage()
+        self.edge = EdgeApp(self.usage)
         self.api = ApiFrontDoor()
         # The runtime learns the edge's URL when the edge has its port (start).
         self.runtime = LambdaRuntime(
@@ -161,6 +163,7 @@ class LocalCloud:
             idle_seconds=idle_seconds,
             async_retry_delays=tuple(self.scaled(d) for d in (60.0, 120.0)),
             log_sink=log_sink,
+            usage=self.usage,
         )
         self.demo_users: list[dict[str, Any]] = []
         self._app: LocalApp | None = None
@@ -230,6 +233,7 @@ class LocalCloud:
             self._claim_state_dir()
             self._edge_server = BackgroundServer(self.edge, self.host, self.edge_port, name="localcloud-edge").start()
             self.runtime.endpoint_url = self.edge_url
+            self.edge.intercept(Usage.matches, self.usage)
             self.edge.intercept(LambdaInvokeApi.matches, LambdaInvokeApi(self.runtime))
             self.runtime.start()
             self._runtime_started = True

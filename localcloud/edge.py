@@ -22,6 +22,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 
 from localcloud.lambda_runtime import EXECUTED_VERSION, InvocationResult, LambdaRuntime, service_error
 from localcloud.template.loader import DEFAULT_ACCOUNT_ID
+from localcloud.usage import Usage
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Predicate = Callable[[str, dict[str, Any]], bool]
@@ -40,10 +41,11 @@ def signing_service(environ: dict[str, Any]) -> str:
 class EdgeApp:
     """WSGI app: interceptors first (in registration order), then moto."""
 
-    def __init__(self) -> None:
+    def __init__(self, usage: Usage | None = None) -> None:
         self._moto = DomainDispatcherApplication(create_backend_app)
         self._interceptors: list[tuple[Predicate, WsgiApp]] = []
         self._dynamodb_lock = threading.Lock()
+        self._usage = usage
 
     def intercept(self, predicate: Predicate, app: WsgiApp) -> None:
         """Route requests for which `predicate(service, environ)` holds to `app` instead of moto."""
@@ -51,6 +53,8 @@ class EdgeApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         service = signing_service(environ)
+        if self._usage is not None and service:
+            self._usage.record_call(service, environ)
         for predicate, app in self._interceptors:
             if predicate(service, environ):
                 return app(environ, start_response)

@@ -39,6 +39,7 @@ from typing import Any
 from localcloud.aws import LOCAL_ACCESS_KEY, arn_service, edge_client, queue_url_from_arn
 from localcloud.lambda_worker import WorkerGone, WorkerHandle, Zygote, ZygoteStopped
 from localcloud.model import LambdaFunction, find_function
+from localcloud.usage import Usage
 
 DEFAULT_CONCURRENCY = 8
 DEFAULT_IDLE_SECONDS = 300.0
@@ -219,9 +220,11 @@ class LambdaRuntime:
         idle_seconds: float = DEFAULT_IDLE_SECONDS,
         async_retry_delays: tuple[float, ...] = ASYNC_RETRY_DELAYS_SECONDS,
         log_sink: LogSink = stderr_sink,
+        usage: Usage | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
+        self.usage = usage  # counts invocations and their duration, for the cost benchmark
         self.default_concurrency = default_concurrency
         self.idle_seconds = idle_seconds
         self.async_retry_delays = async_retry_delays
@@ -415,6 +418,7 @@ class LambdaRuntime:
                 "traceId": trace_id,
                 "clientContext": client_context,
             }
+            started = time.monotonic()
             try:
                 reply = worker.call(message, timeout=fn.timeout_seconds)
             except TimeoutError:
@@ -425,6 +429,8 @@ class LambdaRuntime:
             except WorkerGone:
                 return _error_result(request_id, "Runtime.ExitError", "Runtime exited without providing a reason")
             healthy = True
+            if self.usage is not None:
+                self.usage.record_invocation(fn.logical_id, fn.memory_mb, (time.monotonic() - started) * 1000)
             if "error" in reply:
                 return InvocationResult(request_id, json.dumps(reply["error"]).encode(), function_error="Unhandled")
             return InvocationResult(request_id, str(reply["payload"]).encode())
