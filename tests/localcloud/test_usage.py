@@ -32,9 +32,18 @@ def test_calls_are_counted_by_operation_and_reset_on_delete() -> None:
         # Then the counts say so, per operation
         counted = requests.get(server.url + USAGE_PATH, timeout=5).json()["calls"]
         assert counted == {"dynamodb:CreateTable": 1, "dynamodb:ListTables": 2}
+        # And request units follow the items a call touches: a batch read of 3 keys is 3 read units
+        client.put_item(TableName="t", Item={"PK": {"S": "a"}})
+        client.batch_get_item(RequestItems={"t": {"Keys": [{"PK": {"S": k}} for k in "abc"]}})
+        units = requests.get(server.url + USAGE_PATH, timeout=5).json()["dynamodbRequestUnits"]
+        assert units == {"write": 1, "read": 3}
         # And a DELETE starts counting again
         requests.delete(server.url + USAGE_PATH, timeout=5)
-        assert requests.get(server.url + USAGE_PATH, timeout=5).json() == {"calls": {}, "invocations": {}}
+        assert requests.get(server.url + USAGE_PATH, timeout=5).json() == {
+            "calls": {},
+            "dynamodbRequestUnits": {},
+            "invocations": {},
+        }
 
 
 def test_invocations_add_up_duration_per_function() -> None:
