@@ -7,6 +7,7 @@ checkout (the workflow and the upkeep job, say) cannot both win.
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from commerce.domain.checkout.errors import CheckoutChanged
 from commerce.domain.checkout.models import Checkout, CheckoutStatus, Failure, Payment
 from commerce.domain.money import Money
 from commerce.domain.orders.models import OrderLine, OrderOwner, ShippingAddress
+from commerce.domain.sessions.models import rfc3339
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -62,9 +64,33 @@ class DynamoDbCheckouts:
         return checkout
 
 
+# QUEUED checkouts are listed in GSI1 (GSI1PK = QUEUED_CHECKOUTS#<shard>, GSI1SK = <reservation expiry>#<id>),
+# so that the upkeep finds those never processed without a scan. The index is sparse: the attributes exist only
+# while the checkout is QUEUED, and every writer (create, the workflow's replace) rewrites them from the status
+# here. Shards keep a burst of checkouts from writing to one index partition.
+QUEUED_CHECKOUTS_PREFIX = "QUEUED_CHECKOUTS#"
+QUEUED_CHECKOUT_SHARDS = 16
+
+
+def queued_checkouts_partition(shard: int) -> str:
+    return f"{QUEUED_CHECKOUTS_PREFIX}{shard:02d}"
+
+
+def queued_index_attributes(checkout: Checkout) -> dict[str, str]:
+    if checkout.status is not CheckoutStatus.QUEUED:
+        return {}
+    shard = zlib.crc32(checkout.checkout_id.encode()) % QUEUED_CHECKOUT_SHARDS
+    return {
+        "GSI1PK": queued_checkouts_partition(shard),
+        # RFC 3339 in UTC to the millisecond sorts as time does: a key range is a time range.
+        "GSI1SK": f"{rfc3339(checkout.reservation_expires_at)}#{checkout.checkout_id}",
+    }
+
+
 def checkout_item(checkout: Checkout) -> dict[str, Any]:
     return {
         **checkout_key(checkout.checkout_id),
+        **queued_index_attributes(checkout),
         "entity": "checkout",
         "checkoutId": checkout.checkout_id,
         "orderId": checkout.order_id,

@@ -1,0 +1,77 @@
+"""In-memory checkouts, checkout queue and workflow with the adapters' semantics, for unit tests and local
+experiments (the DynamoDB, SQS and Step Functions adapters implement the same ports)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+
+from commerce.domain.checkout.admission import ExecutionState
+from commerce.domain.checkout.errors import CheckoutChanged
+from commerce.domain.checkout.models import Checkout, CheckoutStatus
+
+
+class InMemoryCheckouts:
+    """`CheckoutRepository` and `QueuedCheckouts` on a dict; one lock makes each call atomic."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.records: dict[str, Checkout] = {}
+
+    def create(self, checkout: Checkout) -> Checkout:
+        with self.lock:
+            return self.records.setdefault(checkout.checkout_id, checkout)
+
+    def get(self, checkout_id: str) -> Checkout | None:
+        with self.lock:
+            return self.records.get(checkout_id)
+
+    def replace(self, checkout: Checkout, *, expected_version: int) -> Checkout:
+        with self.lock:
+            stored = self.records.get(checkout.checkout_id)
+            if stored is None or stored.version != expected_version:
+                raise CheckoutChanged(f"checkout {checkout.checkout_id} changed concurrently")
+            self.records[checkout.checkout_id] = checkout
+            return checkout
+
+    def expired_before(self, moment: datetime, limit: int) -> Sequence[str]:
+        with self.lock:
+            expired = sorted(
+                (c.reservation_expires_at, c.checkout_id)
+                for c in self.records.values()
+                if c.status is CheckoutStatus.QUEUED and c.reservation_expires_at < moment
+            )
+        return [checkout_id for _, checkout_id in expired[:limit]]
+
+
+class InMemoryCheckoutQueue:
+    """`CheckoutQueue` as a list of the checkout ids sent, in order (duplicates kept, as SQS keeps them)."""
+
+    def __init__(self, depth: int = 0) -> None:
+        self.waiting = depth  # messages that were there before this test's
+        self.sent: list[str] = []
+
+    def depth(self) -> int:
+        return self.waiting + len(self.sent)
+
+    def enqueue(self, checkout_id: str) -> None:
+        self.sent.append(checkout_id)
+
+
+class InMemoryWorkflow:
+    """`CheckoutWorkflow` as named executions; a name is used once, as in Step Functions."""
+
+    def __init__(self) -> None:
+        self.executions: dict[str, ExecutionState] = {}
+        self.starts: list[str] = []  # every start asked for, including those that found an execution
+
+    def start(self, checkout_id: str) -> bool:
+        self.starts.append(checkout_id)
+        if checkout_id in self.executions:
+            return False
+        self.executions[checkout_id] = ExecutionState.RUNNING
+        return True
+
+    def state(self, checkout_id: str) -> ExecutionState | None:
+        return self.executions.get(checkout_id)
