@@ -13,7 +13,9 @@ Item layout (PK / SK: main attributes):
 - reservation, RESERVATION#<id> / RESERVATION: lines [{sku, quantity}], status RESERVED / RELEASED /
   COMMITTED, expiresAt, ttl.
 - checkout, CHECKOUT#<checkoutId> / CHECKOUT: the record of commerce.domain.checkout.models.Checkout
-  (status, owner, lines, total, email, shippingAddress, payment, failure, version).
+  (status, owner, lines, total, email, shippingAddress, payment, failure, version). While QUEUED it is also
+  in GSI1 (QUEUED_CHECKOUTS#<shard 00..15>, <reservation expiry>#<id>) so the upkeep finds never-started
+  checkouts without a scan; any other status drops the entry.
 - payment task, PAYMENT#<intentId> / TASK: the Step Functions task token waiting for that intent's webhook.
 - webhook event, WEBHOOK#<eventId> / EVENT: a payment provider event already handled (dedup), ttl.
 
