@@ -56,9 +56,15 @@ class AuthorizationFailed(Exception):
         return "Unauthorized" if self.status == 401 else "Forbidden"
 
 
+def _header_text(text: str) -> str:
+    """`text` fit for a quoted header parameter: token-controlled text (a `kid`, say) must never break the
+    header (non-latin-1 characters, CR/LF, quotes), so anything but printable ASCII becomes '?'."""
+    return "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in text)
+
+
 def _invalid_token(description: str) -> AuthorizationFailed:
     return AuthorizationFailed(
-        401, f'Bearer scope="" error="invalid_token" error_description="{description}"', description
+        401, f'Bearer scope="" error="invalid_token" error_description="{_header_text(description)}"', description
     )
 
 

@@ -20,7 +20,9 @@ from jsonschema import Draft202012Validator
 from commerce.adapters.dynamodb.client import dynamodb_client
 from commerce.adapters.dynamodb.sessions import DynamoSessionRepository
 from commerce.adapters.orders_db.client import rds_data_client
+from commerce.api.pagination import encode_cursor
 from commerce.domain.orders.models import Order
+from commerce.domain.orders.schemas import OrderSearchFilters
 from commerce.domain.orders.service import create_order, mark_order_paid
 from commerce.domain.sessions.models import SessionPolicy
 from commerce.domain.sessions.service import create_session
@@ -329,6 +331,62 @@ def test_an_operator_searches_orders_by_email_and_status_page_by_page(shop: Shop
 )
 def test_bad_searches_are_400(shop: Shop, query: dict[str, str]) -> None:
     problem(shop.call("admin_list_orders", query=query), 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize(
+    "bound",
+    [
+        "0001-01-01T00:00:00+14:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-14:00",  # after 9999 in UTC
+        "9999-12-31T23:59:59.9999Z",  # after 9999 once rounded up to the millisecond
+    ],
+)
+@pytest.mark.parametrize("name", ["createdFrom", "createdTo"])
+def test_time_bounds_with_no_instant_in_utc_are_400(shop: Shop, name: str, bound: str) -> None:
+    # Regression: these parsed, then overflowed converting to UTC: 500 INTERNAL.
+    problem(shop.call("admin_list_orders", query={name: bound}), 400, "VALIDATION_ERROR")
+
+
+def test_time_bounds_before_year_1000_reach_the_database(shop: Shop) -> None:
+    # Regression: year 1 went to the Data API as "1-01-01 ..." (strftime does not pad it), which it refuses: 500.
+    order = shop.order(email=f"buyer-{uuid.uuid4().hex[:8]}@example.com")
+    bounds = {"createdFrom": "0001-01-01T00:00:00Z", "createdTo": "9999-12-31T23:59:59.999Z"}
+    answer = shop.call("admin_list_orders", query={"email": order.email, **bounds})
+    assert answer.status == 200, answer.body
+    assert [o["orderId"] for o in answer.body["items"]] == [order.order_id]
+
+
+def forged_cursors(shop: Shop, moment: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """Cursors naming (`moment`, some order id) for both order listings, with a correct MAC: the MAC is not a
+    secret (commerce.api.pagination), so any client can wrap any position in a cursor the listing accepts."""
+    token, session_id = shop.session()
+    position = {"t": moment, "id": str(uuid.uuid4())}
+    return {
+        "admin_list_orders": ("", {"cursor": encode_cursor(position, OrderSearchFilters().cursor_scope()) or ""}),
+        "list_orders": (token, {"cursor": encode_cursor(position, f"orders\x1f{session_id}\x1f") or ""}),
+    }
+
+
+@pytest.mark.parametrize("function", ["admin_list_orders", "list_orders"])
+@pytest.mark.parametrize(
+    "moment",
+    ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-03-01T12:00:00.000001+00:00"],
+    ids=["before-year-1-in-utc", "after-9999-in-utc", "finer-than-stored"],
+)
+def test_forged_cursors_naming_impossible_positions_are_400(shop: Shop, function: str, moment: str) -> None:
+    # Regression: no order can sit there; these overflowed converting to UTC, or were refused by the
+    # timestamp encoder, both as 500 INTERNAL.
+    token, query = forged_cursors(shop, moment)[function]
+    problem(shop.call(function, token=token or None, query=query), 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize("function", ["admin_list_orders", "list_orders"])
+def test_a_forged_cursor_before_year_1000_is_an_empty_page(shop: Shop, function: str) -> None:
+    # Regression: year 1 went to the Data API as "1-01-01 ..." (glibc's strftime does not pad it): 500 INTERNAL.
+    token, query = forged_cursors(shop, "0001-01-01T00:00:00+00:00")[function]
+    answer = shop.call(function, token=token or None, query=query)
+    assert answer.status == 200, answer.body
+    assert answer.body == {"items": [], "nextCursor": None}
 
 
 def test_a_cursor_is_only_good_for_its_own_filters(shop: Shop) -> None:

@@ -200,3 +200,19 @@ def test_claims_are_flattened_to_strings(value: object, expected: str) -> None:
     # When it is passed to the function
     # Then it is the string API Gateway would pass
     assert claim_as_string(value) == expected
+
+
+@pytest.mark.parametrize("kid", ["clé-ü-漢", "evil\r\nx-injected: 1", 'quote"d\\'])
+def test_a_hostile_key_id_cannot_break_the_challenge_header(kid: str) -> None:
+    # Given a token whose key id is not printable ASCII (or tries to inject a header)
+    token = mint_token(kid=kid)
+    # When it is presented, Then the answer is a plain 401 whose challenge header stays one clean line
+    status, headers, body, invoke = _get("/orders", token)
+    assert status == 401
+    assert body == {"message": "Unauthorized"}
+    challenge = headers["www-authenticate"]
+    assert challenge.isascii()
+    assert "\r" not in challenge
+    assert "\n" not in challenge
+    assert "x-injected" not in {name.lower() for name in headers}
+    assert invoke.calls == []

@@ -125,6 +125,10 @@ def test_blank_filters_are_absent() -> None:
         {"createdFrom": "yesterday"},
         {"createdFrom": "2026-03-01T12:00:00"},  # no offset: ambiguous
         {"createdFrom": "2026-03-02T00:00:00Z", "createdTo": "2026-03-01T00:00:00Z"},
+        # No instant in UTC (regression: OverflowError, a 500): before year 1, after 9999, after 9999 once rounded
+        {"createdFrom": "0001-01-01T00:00:00+14:00"},
+        {"createdTo": "9999-12-31T23:59:59-14:00"},
+        {"createdTo": "9999-12-31T23:59:59.9999Z"},
         {"created_from": "2026-03-01T00:00:00Z"},  # only the contract's names
         {"limit": "0"},
         {"limit": "101"},
@@ -135,6 +139,14 @@ def test_blank_filters_are_absent() -> None:
 def test_bad_query_parameters_are_rejected(params: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         Query.model_validate(params)
+
+
+def test_the_widest_time_range_is_a_valid_search() -> None:
+    query = Query.model_validate({"createdFrom": "0001-01-01T00:00:00Z", "createdTo": "9999-12-31T23:59:59.999Z"})
+    criteria = query.criteria()
+    assert criteria.created_from == datetime(1, 1, 1, tzinfo=UTC)
+    assert criteria.created_to == datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+    assert query.cursor_scope()
 
 
 def test_cursors_are_bound_to_their_filters() -> None:
@@ -156,6 +168,10 @@ def test_cursors_are_bound_to_their_filters() -> None:
         {"t": "soon", "id": new_order_id()},
         {"t": "2026-03-01T12:00:00", "id": new_order_id()},
         {"t": "2026-03-01T12:00:00+00:00", "id": new_order_id(), "x": "1"},
+        # Regressions (500s): no instant in UTC, and finer than the millisecond orders are stored to
+        {"t": "0001-01-01T00:00:00+14:00", "id": new_order_id()},
+        {"t": "9999-12-31T23:59:59-14:00", "id": new_order_id()},
+        {"t": "2026-03-01T12:00:00.000001+00:00", "id": new_order_id()},
     ],
 )
 def test_positions_that_cannot_be_are_invalid_cursors(fields: dict[str, str]) -> None:

@@ -89,6 +89,20 @@ def test_timestamps_that_cannot_be_sent_exactly_are_refused(moment: datetime) ->
         timestamp_text(moment)
 
 
+@pytest.mark.parametrize(
+    ("moment", "text"),
+    [
+        (datetime(1, 1, 1, tzinfo=UTC), "0001-01-01 00:00:00.000"),
+        (datetime(999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC), "0999-12-31 23:59:59.999"),
+        (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC), "9999-12-31 23:59:59.999"),
+        (datetime(2, 1, 1, 1, tzinfo=timezone(timedelta(hours=2))), "0001-12-31 23:00:00.000"),
+    ],
+)
+def test_timestamps_always_have_a_four_digit_year(moment: datetime, text: str) -> None:
+    # Regression: strftime's %Y gave "1-01-01 ..." on Linux, which the Data API refuses (a 500 for the caller).
+    assert timestamp_text(moment) == text
+
+
 def test_unknown_parameter_types_are_refused() -> None:
     with pytest.raises(TypeError):
         sql_parameter("a", 1.5)

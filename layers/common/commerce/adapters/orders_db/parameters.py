@@ -35,8 +35,8 @@ def timestamp_text(moment: datetime) -> str:
         raise ValueError("timestamps sent to the orders database must be timezone-aware")
     if moment.microsecond % 1000:
         raise ValueError(f"{moment.isoformat()} is finer than a millisecond")
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%d %H:%M:%S.") + f"{utc.microsecond // 1000:03d}"
+    # isoformat, not strftime: glibc's %Y does not pad years before 1000 to the four digits the Data API needs.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="milliseconds")
 
 
 def sql_parameters(values: Mapping[str, Any] | None) -> list[SqlParameterTypeDef]:

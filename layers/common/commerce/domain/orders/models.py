@@ -258,11 +258,13 @@ class OrderPosition:
             raise invalid_cursor()
         try:
             created_at = datetime.fromisoformat(fields["t"])
-        except ValueError as error:
+            in_utc = created_at.astimezone(UTC) if created_at.tzinfo is not None else None
+        except (ValueError, OverflowError) as error:  # OverflowError: no such instant in UTC
             raise invalid_cursor() from error
-        if created_at.tzinfo is None:
+        # Cursors name stored orders, which are kept in UTC to the millisecond; nothing else can be a position.
+        if in_utc is None or in_utc.microsecond % 1000:
             raise invalid_cursor()
-        return cls(created_at=created_at.astimezone(UTC), order_id=fields["id"])
+        return cls(created_at=in_utc, order_id=fields["id"])
 
 
 def invalid_cursor() -> ValidationFailed:

@@ -1,8 +1,9 @@
 """The orders endpoints' query filters as pydantic models (shared/API.md).
 
 Query strings arrive as strings, so values parse leniently, but unknown parameters, unknown statuses,
-malformed emails, timestamps without an offset and inverted ranges are 400 VALIDATION_ERROR. A handler
-combines these filters with `commerce.api.pagination.PageQuery` (`limit`, `cursor`).
+malformed emails, timestamps without an offset or outside years 1 to 9999 in UTC, and inverted ranges are
+400 VALIDATION_ERROR. A handler combines these filters with `commerce.api.pagination.PageQuery` (`limit`,
+`cursor`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,17 @@ class OrderSearchFilters(BaseModel):
     def _blank_is_absent(cls, value: object) -> object:
         # Search forms send `email=` for an empty box: that is "no filter", not an error.
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("created_from", "created_to")
+    @classmethod
+    def _has_a_stored_instant(cls, value: datetime | None) -> datetime | None:
+        # `0001-01-01T00:00:00+14:00` parses, but lies before year 1 in UTC, where orders are kept (and
+        # `9999-12-31T23:59:59.9999Z`, rounded up to the millisecond, after 9999): a 400 here, not a crash later.
+        try:
+            _ceil_to_millisecond(value)
+        except OverflowError as error:
+            raise ValueError("must be an instant from year 1 to 9999 in UTC") from error
+        return value
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> OrderSearchFilters:
