@@ -10,10 +10,13 @@ Services start before the stack is provisioned (they add edge interceptors or te
 Consumers start once the stack is provisioned and its functions can run:
 - `HttpApiService`: API Gateway's HTTP API router, mounted on the API port.
 - `EventSourcesService`: SQS and stream pollers, schedules, EventBridge rule targets, TTL expiry.
+- `PaymentsWebhookRegistration` (added by `PaymentsService`): the sandbox's key and a webhook endpoint for the
+  API, with their secrets in the stack's `PaymentsApiKeySecret` and `PaymentsWebhookSecret`.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -30,6 +33,12 @@ if TYPE_CHECKING:
 ORDERS_DB_NAME_PARAMETER = "OrdersDbName"
 PAYMENTS_URL_PARAMETER = "PaymentsApiUrl"
 DEFAULT_ORDERS_DB = "commerce"
+# What PaymentsWebhookRegistration wires up: the template's payment secrets, its webhook route and the event
+# types that webhook acts on.
+PAYMENTS_API_KEY_SECRET = "PaymentsApiKeySecret"  # noqa: S105 - a logical id, not a secret
+PAYMENTS_WEBHOOK_SECRET = "PaymentsWebhookSecret"  # noqa: S105 - a logical id, not a secret
+PAYMENTS_WEBHOOK_PATH = "/webhooks/payments/stripe"
+PAYMENTS_WEBHOOK_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled")
 
 
 class OrdersDatabaseService:
@@ -52,6 +61,9 @@ class OrdersDatabaseService:
 
 
 class PaymentsService:
+    """The sandbox, before provisioning (its URL is a template parameter); once the stack and its API run,
+    `PaymentsWebhookRegistration` (which `start` adds to the cloud's consumers) wires the two together."""
+
     def __init__(self) -> None:
         self.sandbox: PaymentsSandbox | None = None
         self._server: BackgroundServer | None = None
@@ -63,6 +75,8 @@ class PaymentsService:
         self._server.start()
         if PAYMENTS_URL_PARAMETER in (read_template(cloud.template_path).get("Parameters") or {}):
             cloud.parameter_overrides.setdefault(PAYMENTS_URL_PARAMETER, self._server.url)
+        # Consumers start after provisioning, in order: this one after the HTTP API is mounted.
+        cloud.consumers.append(PaymentsWebhookRegistration(self.sandbox))
 
     def stop(self) -> None:
         # The sandbox first: it lets go of requests held by injected faults, so the server's threads can finish.
@@ -70,6 +84,41 @@ class PaymentsService:
             self.sandbox.stop()
         if self._server is not None:
             self._server.stop()
+
+
+class PaymentsWebhookRegistration:
+    """What an operator does after deploying, done by the local cloud once the stack is provisioned and its API
+    serves: the sandbox's secret key goes into `PaymentsApiKeySecret`, and a sandbox webhook endpoint for
+    `<ApiUrl>/webhooks/payments/stripe` (the event types the webhook handles) is registered, its signing secret
+    put into `PaymentsWebhookSecret`. Templates without those secrets or that route are left alone."""
+
+    def __init__(self, sandbox: PaymentsSandbox) -> None:
+        self._sandbox = sandbox
+        self._endpoint_id: str | None = None
+
+    def start(self, cloud: LocalCloud) -> None:
+        secretsmanager = cloud.client("secretsmanager")
+        key_secret = cloud.app.physical_ids.get(PAYMENTS_API_KEY_SECRET)
+        if key_secret:
+            secretsmanager.put_secret_value(SecretId=key_secret, SecretString=self._sandbox.secret_key)
+        webhook_secret = cloud.app.physical_ids.get(PAYMENTS_WEBHOOK_SECRET)
+        served = any(route.path == PAYMENTS_WEBHOOK_PATH for api in cloud.app.http_apis for route in api.routes)
+        if webhook_secret and served:
+            # The secret is stored before the endpoint exists: its first event must already verify.
+            signing_secret = f"whsec_{secrets.token_urlsafe(24)}"
+            secretsmanager.put_secret_value(SecretId=webhook_secret, SecretString=signing_secret)
+            endpoint = self._sandbox.add_webhook_endpoint(
+                f"{cloud.api_url}{PAYMENTS_WEBHOOK_PATH}",
+                secret=signing_secret,
+                enabled_events=PAYMENTS_WEBHOOK_EVENTS,
+                description="local cloud: the stack's payment webhook",
+            )
+            self._endpoint_id = endpoint.id
+
+    def stop(self) -> None:
+        endpoint_id, self._endpoint_id = self._endpoint_id, None
+        if endpoint_id is not None:
+            self._sandbox.remove_webhook_endpoint(endpoint_id)
 
 
 class StepFunctionsService:

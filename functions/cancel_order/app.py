@@ -1,25 +1,35 @@
-"""POST /admin/orders/{orderId}/cancel: an order not paid yet is CANCELLED.
-
-Cancelling a PAID order refunds the payment: that moves money and belongs to the checkout and payments
-flow, which serves it later. Until then a PAID order answers 409 INVALID_TRANSITION here, as every
-status that cannot be cancelled does (see `cancel_unpaid_order`).
+"""POST /admin/orders/{orderId}/cancel: an order not paid yet is CANCELLED; a PAID one is CANCELLED once the
+payment provider has accepted its refund (idempotency key `refund-<orderId>`), and its units go back on the
+shelf, once. Any other status is 409 INVALID_TRANSITION. How: commerce.domain.payments.refunds.
 """
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
 
+from commerce.adapters.dynamodb.checkouts import DynamoDbCheckouts
+from commerce.adapters.dynamodb.payments import DynamoDbPaymentRecords
 from commerce.adapters.orders_db.orders import order_repository
 from commerce.adapters.orders_db.settings import OrdersDbSettings
+from commerce.adapters.payments import PaymentsSettings, StripePayments
 from commerce.api.http import create_app, json_response
 from commerce.api.operators import require_operator
-from commerce.domain.orders.service import cancel_unpaid_order
 from commerce.domain.orders.views import Audience, order_json
+from commerce.domain.payments.refunds import MoneyBack, cancel_order
 from commerce.observability import logger, metrics, tracer
 from commerce.settings import load_settings
 
-settings = load_settings(OrdersDbSettings)
+
+class Settings(OrdersDbSettings, PaymentsSettings):
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+
+
+settings = load_settings(Settings)
+checkouts = DynamoDbCheckouts(settings.table_name)
+records = DynamoDbPaymentRecords(settings.table_name)
+provider = StripePayments.from_settings(settings, network_retries=2)
 app = create_app()
 
 
@@ -27,8 +37,8 @@ app = create_app()
 @tracer.capture_method
 def cancel(order_id: str) -> Response[str]:
     operator = require_operator(app)
-    repository = order_repository(settings, app.lambda_context)
-    order = cancel_unpaid_order(repository, order_id, actor=f"operator:{operator}")
+    deps = MoneyBack(order_repository(settings, app.lambda_context), checkouts, lambda: provider, records)
+    order = cancel_order(deps, order_id, actor=f"operator:{operator}")
     metrics.add_metric(name="OrderCancelled", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()  # here rather than @log_metrics, which warns on every refused request
     return json_response(200, order_json(order, Audience.OPERATOR))

@@ -87,17 +87,28 @@ def test_the_database_network_admits_nothing() -> None:
     assert not kinds & {"AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::Route"}
 
 
+# Order functions that move money also reach the payment provider (its URL and API key secret) and the
+# checkout records that hold each order's payment.
+MONEY_FUNCTIONS = {"CancelOrderFunction"}
+PAYMENTS_ENV = {
+    "PAYMENTS_API_URL": {"Ref": "PaymentsApiUrl"},
+    "PAYMENTS_API_KEY_SECRET_ARN": {"Ref": "PaymentsApiKeySecret"},
+}
+
+
 @pytest.mark.parametrize("logical_id", [*ORDER_FUNCTIONS, "MigrateOrdersDbFunction"])
 def test_order_functions_reach_only_their_cluster_and_secret(logical_id: str) -> None:
     function = props(logical_id)
-    # They are outside any VPC and know where the database is
+    moves_money = logical_id in MONEY_FUNCTIONS
+    # They are outside any VPC and know where the database is (and, moving money, the payment provider)
     assert "VpcConfig" not in function
     assert function["Environment"]["Variables"] == {
         "ORDERS_DB_CLUSTER_ARN": CLUSTER_ARN,
         "ORDERS_DB_SECRET_ARN": SECRET_ARN,
         "ORDERS_DB_NAME": {"Ref": "OrdersDbName"},
+        **(PAYMENTS_ENV if moves_money else {}),
     }
-    # And every permission is scoped: Data API actions on the cluster, the secret's value, nothing with wildcards
+    # And every permission is scoped: Data API actions on the cluster, the secrets' values, nothing with wildcards
     for statement in statements(logical_id):
         actions = statement["Action"]
         assert statement["Effect"] == "Allow"
@@ -106,7 +117,13 @@ def test_order_functions_reach_only_their_cluster_and_secret(logical_id: str) ->
             assert statement["Resource"] == CLUSTER_ARN
         if any(a.startswith("secretsmanager:") for a in actions):
             assert actions == ["secretsmanager:GetSecretValue"]
-            assert statement["Resource"] == SECRET_ARN
+            expected = [SECRET_ARN, {"Ref": "PaymentsApiKeySecret"}] if moves_money else SECRET_ARN
+            assert statement["Resource"] == expected
+        if any(a.startswith("dynamodb:") for a in actions):
+            assert statement["Resource"] in (
+                [{"Fn::GetAtt": ["CommerceTable", "Arn"]}],
+                {"Fn::GetAtt": ["CommerceTable", "Arn"]},
+            )
 
 
 @pytest.mark.parametrize(("logical_id", "route"), ORDER_FUNCTIONS.items())

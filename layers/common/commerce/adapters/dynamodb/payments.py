@@ -1,0 +1,244 @@
+"""Payment records and handled webhook events on the commerce table (see keys.py).
+
+PAYMENT#<intentId> / TASK, one per payment intent:
+  intentId, checkoutId, orderId, taskToken (the workflow task waiting for the intent; the newest wins),
+  outcome (SUCCEEDED / DECLINED / CLOSED, written once: `attribute_not_exists(outcome)`), decidedAt,
+  refundId / refundedAt (a refund the provider accepted), restockedAt (the order's units went back on the
+  shelf: written in the same transaction as the SKU counters, only if absent, so that happens once).
+  Kept without TTL: the restock marker must outlive any refund an operator may still make.
+WEBHOOK#<eventId> / EVENT: type, receivedAt, ttl (30 days, far beyond the provider's 3 days of retries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_attrs
+from commerce.adapters.dynamodb.inventory import Backoff, cancellation_reasons, only_contention, rfc3339
+from commerce.adapters.dynamodb.keys import payment_task_key, sku_key, webhook_event_key
+from commerce.domain.errors import Conflict
+from commerce.domain.inventory.errors import StockInconsistent
+from commerce.domain.inventory.models import MAX_RESERVATION_LINES, ReservationLine
+from commerce.domain.payments.models import PaymentOutcome, PaymentRecord, Refund
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+WEBHOOK_EVENT_RETENTION = timedelta(days=30)
+_IDENTITY = "#entity = :entity, #intentId = :intentId, #checkoutId = if_not_exists(#checkoutId, :checkoutId), " + (
+    "#orderId = if_not_exists(#orderId, :orderId), #updatedAt = :now"
+)
+_IDENTITY_NAMES = {
+    "#entity": "entity",
+    "#intentId": "intentId",
+    "#checkoutId": "checkoutId",
+    "#orderId": "orderId",
+    "#updatedAt": "updatedAt",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DynamoDbPaymentRecords:
+    """`PaymentRecords` of commerce.domain.payments."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None, backoff: Backoff | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+        self.backoff = backoff or Backoff()
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or dynamodb_client()
+
+    def get(self, intent_id: str) -> PaymentRecord | None:
+        response = self.client.get_item(
+            TableName=self.table_name, Key=to_attrs(payment_task_key(intent_id)), ConsistentRead=True
+        )
+        return record_from_item(from_attrs(response["Item"])) if "Item" in response else None
+
+    def store_task(self, intent_id: str, checkout_id: str, order_id: str, task_token: str) -> PaymentRecord:
+        return self._update(
+            intent_id,
+            checkout_id,
+            order_id,
+            "SET #taskToken = :taskToken",
+            {"#taskToken": "taskToken"},
+            {":taskToken": task_token},
+        )
+
+    def decide(self, intent_id: str, checkout_id: str, order_id: str, outcome: PaymentOutcome) -> PaymentRecord:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._update(
+                intent_id,
+                checkout_id,
+                order_id,
+                "SET #outcome = :outcome, #decidedAt = :now",
+                {"#outcome": "outcome", "#decidedAt": "decidedAt"},
+                {":outcome": outcome.value},
+                condition="attribute_not_exists(#outcome)",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            old: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
+            decided = record_from_item(from_attrs(old)) if old else self.get(intent_id)
+            if decided is None:  # never expected: the condition failed on an item that has an outcome
+                raise Conflict(f"The payment record of {intent_id} vanished while being decided") from error
+            return decided
+
+    def record_refund(self, intent_id: str, checkout_id: str, order_id: str, refund: Refund) -> None:
+        expression, names, values = "SET #refundedAt = :now", {"#refundedAt": "refundedAt"}, {}
+        if refund.refund_id is not None:
+            expression += ", #refundId = :refundId"
+            names["#refundId"] = "refundId"
+            values[":refundId"] = refund.refund_id
+        self._update(intent_id, checkout_id, order_id, expression, names, values)
+
+    def restock(self, intent_id: str, checkout_id: str, order_id: str, lines: Sequence[ReservationLine]) -> bool:
+        from botocore.exceptions import ClientError
+
+        if not 1 <= len(lines) <= MAX_RESERVATION_LINES:
+            raise ValueError(f"a restock covers 1 to {MAX_RESERVATION_LINES} lines (one transaction)")
+        items = self._restock_items(intent_id, checkout_id, order_id, lines)
+        for attempt in range(self.backoff.attempts):
+            try:
+                self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+                return True
+            except ClientError as error:
+                reasons = cancellation_reasons(error)
+                if reasons is None:
+                    raise
+                if reasons[0].condition_failed:
+                    return False  # restocked before: the marker is there
+                if any(reason.condition_failed for reason in reasons[1:]):
+                    raise StockInconsistent(f"A SKU of order {order_id} no longer exists; nothing restocked") from error
+                if not only_contention(reasons):
+                    raise
+            self.backoff.pause(attempt)
+        raise Conflict(f"Restocking order {order_id} kept colliding with concurrent writes; retry")
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _update(
+        self,
+        intent_id: str,
+        checkout_id: str,
+        order_id: str,
+        expression: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        condition: str | None = None,
+    ) -> PaymentRecord:
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": to_attrs(payment_task_key(intent_id)),
+            "UpdateExpression": f"{expression}, {_IDENTITY}",
+            "ExpressionAttributeNames": {**names, **_IDENTITY_NAMES},
+            "ExpressionAttributeValues": to_attrs({**values, **_identity_values(intent_id, checkout_id, order_id)}),
+            "ReturnValues": "ALL_NEW",
+        }
+        if condition is not None:
+            request["ConditionExpression"] = condition
+            request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        response = self.client.update_item(**request)
+        return record_from_item(from_attrs(response["Attributes"]))
+
+    def _restock_items(
+        self, intent_id: str, checkout_id: str, order_id: str, lines: Sequence[ReservationLine]
+    ) -> list[dict[str, Any]]:
+        marker = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": to_attrs(payment_task_key(intent_id)),
+                "UpdateExpression": f"SET #restockedAt = :now, {_IDENTITY}",
+                "ConditionExpression": "attribute_not_exists(#restockedAt)",
+                "ExpressionAttributeNames": {"#restockedAt": "restockedAt", **_IDENTITY_NAMES},
+                "ExpressionAttributeValues": to_attrs(_identity_values(intent_id, checkout_id, order_id)),
+            }
+        }
+        counters = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": to_attrs(sku_key(line.sku)),
+                    "UpdateExpression": "SET #onHand = #onHand + :q, #available = #available + :q",
+                    "ConditionExpression": "attribute_exists(PK)",
+                    "ExpressionAttributeNames": {"#onHand": "onHand", "#available": "available"},
+                    "ExpressionAttributeValues": to_attrs({":q": line.quantity}),
+                }
+            }
+            for line in lines
+        ]
+        return [marker, *counters]
+
+
+def _identity_values(intent_id: str, checkout_id: str, order_id: str) -> dict[str, Any]:
+    return {
+        ":entity": "payment",
+        ":intentId": intent_id,
+        ":checkoutId": checkout_id,
+        ":orderId": order_id,
+        ":now": rfc3339(_now()),
+    }
+
+
+def record_from_item(item: dict[str, Any]) -> PaymentRecord:
+    outcome = item.get("outcome")
+    return PaymentRecord(
+        intent_id=str(item["intentId"]),
+        checkout_id=str(item.get("checkoutId", "")),
+        order_id=str(item.get("orderId", "")),
+        task_token=item.get("taskToken"),
+        outcome=PaymentOutcome(outcome) if outcome else None,
+        refund_id=item.get("refundId"),
+        refunded="refundedAt" in item,
+        restocked="restockedAt" in item,
+    )
+
+
+class DynamoDbWebhookLog:
+    """`WebhookLog` of commerce.domain.payments: one item per handled event id."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or dynamodb_client()
+
+    def seen(self, event_id: str) -> bool:
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key=to_attrs(webhook_event_key(event_id)),
+            ConsistentRead=True,
+            ProjectionExpression="PK",
+        )
+        return "Item" in response
+
+    def remember(self, event_id: str, event_type: str) -> None:
+        now = _now()
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=to_attrs(
+                    {
+                        **webhook_event_key(event_id),
+                        "entity": "webhookEvent",
+                        "eventId": event_id,
+                        "type": event_type,
+                        "receivedAt": rfc3339(now),
+                        "ttl": int((now + WEBHOOK_EVENT_RETENTION).timestamp()),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return  # a concurrent delivery of the same event remembered it first

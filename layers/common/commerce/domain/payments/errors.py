@@ -1,0 +1,31 @@
+"""Payment errors with their stable codes. Class names matter: the checkout state machine retries or
+catches Lambda errors by their type name (statemachines/checkout.asl.json)."""
+
+from __future__ import annotations
+
+from commerce.domain.errors import CommerceError, ErrorCode
+
+
+class PaymentProviderUnavailable(CommerceError):
+    """The provider could not be reached, timed out or answered 5xx/429: nothing is known to have changed,
+    and the same request (same idempotency key) may be sent again."""
+
+    code = ErrorCode.INTERNAL
+
+
+class PaymentProviderRejected(CommerceError):
+    """The provider refused the request itself (bad key, invalid parameters): sending it again will not help."""
+
+    code = ErrorCode.INTERNAL
+
+
+class BadSignature(CommerceError):
+    """A webhook whose `Stripe-Signature` does not verify (or whose signed payload is not an event)."""
+
+    code = ErrorCode.BAD_SIGNATURE
+
+
+class PaymentNotRecorded(CommerceError):
+    """A paid order whose checkout holds no payment (never expected): nothing can be refunded automatically."""
+
+    code = ErrorCode.INTERNAL

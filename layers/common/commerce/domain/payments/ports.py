@@ -1,0 +1,75 @@
+"""What payments need from the outside world. Adapters implement these; tests use in-memory fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from commerce.domain.inventory.models import ReservationLine
+from commerce.domain.money import Money
+from commerce.domain.payments.models import IntentState, PaymentIntent, PaymentOutcome, PaymentRecord, Refund
+
+
+class PaymentProvider(Protocol):
+    """The payment provider (Stripe). Every call raises PaymentProviderUnavailable (worth retrying with the
+    same idempotency key) or PaymentProviderRejected (not worth retrying)."""
+
+    def create_intent(self, amount: Money, metadata: Mapping[str, str], idempotency_key: str) -> PaymentIntent: ...
+
+    def cancel_intent(self, intent_id: str) -> IntentState:
+        """Cancel an intent nobody may pay any more; cancelling a cancelled one is fine. SUCCEEDED when it had
+        been paid already (it cannot be cancelled then: refund it instead)."""
+        ...
+
+    def refund(self, intent_id: str, metadata: Mapping[str, str], idempotency_key: str) -> Refund:
+        """Refund the intent's payment in full."""
+        ...
+
+
+class PaymentRecords(Protocol):
+    """Payment records (see `models`), one per intent, changed only by conditional writes."""
+
+    def get(self, intent_id: str) -> PaymentRecord | None: ...
+
+    def store_task(self, intent_id: str, checkout_id: str, order_id: str, task_token: str) -> PaymentRecord:
+        """Remember the task token now waiting for the intent (the newest one wins); the outcome is kept."""
+        ...
+
+    def decide(self, intent_id: str, checkout_id: str, order_id: str, outcome: PaymentOutcome) -> PaymentRecord:
+        """Set the intent's outcome if none is set yet, creating the record if needed; return the record as
+        stored, whose outcome may be one decided before."""
+        ...
+
+    def record_refund(self, intent_id: str, checkout_id: str, order_id: str, refund: Refund) -> None:
+        """Note on the intent's record that its payment was refunded."""
+        ...
+
+    def restock(self, intent_id: str, checkout_id: str, order_id: str, lines: Sequence[ReservationLine]) -> bool:
+        """Add the lines' units back to on-hand stock, at most once per intent. False when done before."""
+        ...
+
+
+class TaskTokens(Protocol):
+    """Step Functions' callback API for `.waitForTaskToken` tasks."""
+
+    def succeed(self, task_token: str, output: Mapping[str, Any]) -> bool:
+        """False when the task is no longer open (it timed out, was closed, or the token is unknown)."""
+        ...
+
+    def fail(self, task_token: str, error: str, cause: str) -> bool:
+        """False when the task is no longer open."""
+        ...
+
+
+class DomainEvents(Protocol):
+    """Domain events on the event bus (`detail-type` = `detail_type`)."""
+
+    def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None: ...
+
+
+class WebhookLog(Protocol):
+    """Provider events already handled, by event id (deduplication)."""
+
+    def seen(self, event_id: str) -> bool: ...
+
+    def remember(self, event_id: str, event_type: str) -> None: ...

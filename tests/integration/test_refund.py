@@ -1,0 +1,157 @@
+"""POST /admin/orders/{orderId}/refund and /cancel on orders paid through the real workflow functions, against
+moto, the orders database and the payments sandbox: the provider refunds once, the order moves, the stock goes
+back only when nothing shipped, and every refusal answers problem+json and changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from commerce.domain.orders.models import OrderStatus
+from commerce.domain.orders.service import fulfill_order
+from localcloud.payments import FaultSpec
+from tests.integration.test_checkout_saga import (
+    Answer,
+    Payments,
+    payments_database,
+    payments_sandbox,
+    payments_world,
+)
+from tests.support.orders_db import OrdersCloud
+from tests.support.payments import Served, WebhookReceiver
+
+pytestmark = pytest.mark.integration
+
+CUSTOMER = {"sub": "c-1a2b3c", "cognito:groups": "[customers]", "token_use": "access"}
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[tuple[Served, WebhookReceiver]]:
+    with payments_sandbox() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def database() -> tuple[OrdersCloud, str]:
+    return payments_database("refunds")
+
+
+@pytest.fixture
+def payments(
+    sandbox: tuple[Served, WebhookReceiver], database: tuple[OrdersCloud, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Payments]:
+    with payments_world(sandbox, database, monkeypatch) as world:
+        yield world
+
+
+def paid_order(payments: Payments, quantity: int = 2) -> tuple[str, str, str]:
+    """A checkout taken through the workflow's functions to COMPLETED: (order id, intent id, sku)."""
+    sku = payments.sku(on_hand=10)
+    checkout = payments.checkout((sku, quantity))
+    payments.request_payment(checkout.checkout_id)
+    assert payments.pay(checkout.checkout_id).ok
+    payment = payments.stored(checkout.checkout_id).payment
+    assert payment is not None
+    [succeeded] = payments.deliveries(payment.intent_id, 1)
+    assert payments.deliver(succeeded).status == 200
+    payments.task("complete_checkout", checkoutId=checkout.checkout_id, payment={"intentId": payment.intent_id})
+    assert payments.order_status(checkout.order_id) is OrderStatus.PAID
+    return checkout.order_id, payment.intent_id, sku
+
+
+def refused(answer: Answer, status: int, code: str) -> None:
+    assert answer.status == status, answer.body
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.code == code
+
+
+def test_refunding_a_paid_order_refunds_the_payment_and_returns_the_stock_once(payments: Payments) -> None:
+    # Given a paid order of 2 units (on-hand 10 -> 8)
+    order_id, intent_id, sku = paid_order(payments)
+    assert payments.stock(sku).on_hand == 8
+    # When an operator refunds it
+    answer = payments.operator("refund_order", {"orderId": order_id})
+    # Then 200 with the order REFUNDED, its event naming the refund; the provider refunded the whole charge
+    assert answer.status == 200, answer.body
+    assert answer.body["status"] == "REFUNDED"
+    event = answer.body["events"][-1]
+    assert event["type"] == "OrderRefunded"
+    assert event["detail"]["intentId"] == intent_id
+    assert event["detail"]["refundId"].startswith("re_")
+    assert event["detail"]["actor"] == "operator:op-7d8e9f10"
+    assert payments.refunds_of(intent_id) == 2400
+    # And the 2 units are back on the shelf
+    assert (payments.stock(sku).on_hand, payments.stock(sku).available) == (10, 10)
+    # When the operator refunds it again, Then 409 and nothing more is refunded or restocked
+    refused(payments.operator("refund_order", {"orderId": order_id}), 409, "INVALID_TRANSITION")
+    assert payments.refunds_of(intent_id) == 2400
+    assert payments.stock(sku).on_hand == 10
+
+
+def test_refunding_a_fulfilled_order_keeps_the_shipped_units_out_of_stock(payments: Payments) -> None:
+    # Given a paid order that shipped
+    order_id, intent_id, sku = paid_order(payments)
+    fulfill_order(payments.orders, order_id, actor="operator:op-1")
+    # When it is refunded, Then the money goes back, the stock does not
+    answer = payments.operator("refund_order", {"orderId": order_id})
+    assert answer.status == 200, answer.body
+    assert answer.body["status"] == "REFUNDED"
+    assert payments.refunds_of(intent_id) == 2400
+    assert payments.stock(sku).on_hand == 8
+
+
+def test_cancelling_a_paid_order_refunds_it(payments: Payments) -> None:
+    # Given a paid order
+    order_id, intent_id, sku = paid_order(payments, quantity=1)
+    # When an operator cancels it, Then it is CANCELLED, refunded and its unit is back
+    answer = payments.operator("cancel_order", {"orderId": order_id})
+    assert answer.status == 200, answer.body
+    assert answer.body["status"] == "CANCELLED"
+    assert answer.body["events"][-1]["detail"]["intentId"] == intent_id
+    assert payments.refunds_of(intent_id) == 1200
+    assert payments.stock(sku).on_hand == 10
+
+
+def test_an_unpaid_order_cannot_be_refunded_but_can_be_cancelled(payments: Payments) -> None:
+    # Given an order still waiting for its payment
+    checkout = payments.checkout((payments.sku(), 1))
+    payments.request_payment(checkout.checkout_id)
+    # When an operator refunds it, Then 409 and it stays PENDING_PAYMENT
+    refused(payments.operator("refund_order", {"orderId": checkout.order_id}), 409, "INVALID_TRANSITION")
+    assert payments.order_status(checkout.order_id) is OrderStatus.PENDING_PAYMENT
+    # When the operator cancels it instead, Then it is CANCELLED
+    answer = payments.operator("cancel_order", {"orderId": checkout.order_id})
+    assert answer.status == 200, answer.body
+    assert answer.body["status"] == "CANCELLED"
+
+
+def test_a_provider_outage_leaves_the_order_paid_and_a_retry_refunds_once(payments: Payments) -> None:
+    # Given a paid order and a provider failing every refund request for now
+    order_id, intent_id, sku = paid_order(payments)
+    fault = payments.served.sandbox.faults.add(FaultSpec(kind="error", status=503, count=None, path="/v1/refunds"))
+    try:
+        # When an operator refunds it, Then 500 problem+json and nothing changed
+        refused(payments.operator("refund_order", {"orderId": order_id}), 500, "INTERNAL")
+        assert payments.order_status(order_id) is OrderStatus.PAID
+        assert payments.stock(sku).on_hand == 8
+    finally:
+        payments.served.sandbox.faults.remove(fault.id)
+    # When the operator retries once the provider is back, Then it is refunded, once
+    assert payments.operator("refund_order", {"orderId": order_id}).status == 200
+    assert payments.refunds_of(intent_id) == 2400
+    assert payments.stock(sku).on_hand == 10
+
+
+@pytest.mark.parametrize(("claims", "status", "code"), [({"sub": "x"}, 403, "FORBIDDEN"), (CUSTOMER, 403, "FORBIDDEN")])
+def test_only_operators_refund(payments: Payments, claims: dict[str, str], status: int, code: str) -> None:
+    # Given a paid order, When a non-operator asks for a refund, Then 403 and nothing is refunded
+    order_id, intent_id, _ = paid_order(payments, quantity=1)
+    refused(payments.operator("refund_order", {"orderId": order_id}, claims=claims), status, code)
+    assert payments.refunds_of(intent_id) == 0
+    assert payments.order_status(order_id) is OrderStatus.PAID
+
+
+@pytest.mark.parametrize("order_id", ["nope", "00000000-0000-4000-8000-000000000000"])
+def test_refunding_an_unknown_order_is_404(payments: Payments, order_id: str) -> None:
+    refused(payments.operator("refund_order", {"orderId": order_id}), 404, "NOT_FOUND")

@@ -1,0 +1,157 @@
+"""Money back for operators, with in-memory fakes: refund and cancel of paid orders, the stock returned only
+when nothing shipped and only once, and refusals that change nothing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from commerce.domain.orders.errors import InvalidTransition
+from commerce.domain.orders.models import OrderAction, OrderStatus
+from commerce.domain.orders.service import apply_action, fulfill_order, get_order
+from commerce.domain.payments.errors import PaymentProviderUnavailable
+from commerce.domain.payments.refunds import MoneyBack, cancel_order, refund_order
+from tests.unit.test_checkout_saga import Shop
+
+
+@pytest.fixture
+def shop() -> Shop:
+    return Shop()
+
+
+def money_back(shop: Shop) -> MoneyBack:
+    return MoneyBack(shop.orders, shop.checkouts, lambda: shop.provider, shop.records)
+
+
+def paid_order(shop: Shop) -> tuple[str, str]:
+    """A completed checkout: (order id, intent id). Its 2 cups and 1 mug left on-hand stock."""
+    checkout = shop.checkout()
+    shop.request(checkout.checkout_id)
+    intent_id = shop.paid(checkout.checkout_id)
+    shop.complete(checkout.checkout_id)
+    return checkout.order_id, intent_id
+
+
+def test_refunding_a_paid_order_refunds_it_and_puts_its_units_back_once(shop: Shop) -> None:
+    # Given a paid order, not shipped
+    order_id, intent_id = paid_order(shop)
+    assert shop.stock("CUP-1") == (8, 0)
+    # When an operator refunds it
+    refunded = refund_order(money_back(shop), order_id, actor="operator:op-1")
+    # Then the provider refunded the payment, the order is REFUNDED with its refund, the units are back
+    assert refunded.status is OrderStatus.REFUNDED
+    assert shop.provider.refunded() == [intent_id]
+    event = refunded.events[-1]
+    assert (event.type, event.actor, event.detail["intentId"], event.detail["restock"]) == (
+        "OrderRefunded",
+        "operator:op-1",
+        intent_id,
+        True,
+    )
+    assert event.detail["refundId"]
+    assert (shop.stock("CUP-1"), shop.stock("MUG-2")) == ((10, 0), (10, 0))
+    # When the operator asks again, Then 409 and nothing moves (no second refund, no second restock)
+    with pytest.raises(InvalidTransition):
+        refund_order(money_back(shop), order_id, actor="operator:op-1")
+    assert shop.provider.calls.count("refund") == 1
+    assert shop.stock("CUP-1") == (10, 0)
+
+
+def test_refunding_a_fulfilled_order_keeps_the_stock_as_it_is(shop: Shop) -> None:
+    # Given a paid order that shipped
+    order_id, intent_id = paid_order(shop)
+    fulfill_order(shop.orders, order_id, actor="operator:op-1")
+    # When it is refunded, Then the money goes back but the shipped units do not come back on the shelf
+    assert refund_order(money_back(shop), order_id, actor="operator:op-1").status is OrderStatus.REFUNDED
+    assert shop.provider.refunded() == [intent_id]
+    assert shop.stock("CUP-1") == (8, 0)
+
+
+def test_cancelling_a_paid_order_refunds_it_and_puts_its_units_back(shop: Shop) -> None:
+    # Given a paid order
+    order_id, intent_id = paid_order(shop)
+    # When an operator cancels it
+    cancelled = cancel_order(money_back(shop), order_id, actor="operator:op-1")
+    # Then it is CANCELLED, refunded and restocked
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert cancelled.events[-1].detail["intentId"] == intent_id
+    assert shop.provider.refunded() == [intent_id]
+    assert shop.stock("CUP-1") == (10, 0)
+
+
+def test_cancelling_an_unpaid_order_involves_no_payment(shop: Shop) -> None:
+    # Given an order whose payment is still awaited
+    checkout = shop.checkout()
+    shop.request(checkout.checkout_id)
+    # When an operator cancels it, Then it is CANCELLED without any call to the provider
+    calls = list(shop.provider.calls)
+    assert cancel_order(money_back(shop), checkout.order_id, actor="op").status is OrderStatus.CANCELLED
+    assert shop.provider.calls == calls
+
+
+@pytest.mark.parametrize("action", [refund_order, cancel_order])
+def test_an_order_that_cannot_move_is_refused_without_touching_the_payment(shop: Shop, action: object) -> None:
+    # Given a paid order that shipped and was refunded already
+    order_id, _ = paid_order(shop)
+    fulfill_order(shop.orders, order_id, actor="op")
+    refund_order(money_back(shop), order_id, actor="op")
+    calls, stock = list(shop.provider.calls), shop.stock("CUP-1")
+    # When an operator refunds or cancels it again, Then 409 and nothing changes
+    with pytest.raises(InvalidTransition):
+        action(money_back(shop), order_id, actor="op")  # type: ignore[operator]
+    assert (shop.provider.calls, shop.stock("CUP-1")) == (calls, stock)
+
+
+def test_an_unpaid_order_cannot_be_refunded(shop: Shop) -> None:
+    # Given an unpaid order, When an operator refunds it, Then 409 and no provider call
+    checkout = shop.checkout()
+    shop.request(checkout.checkout_id)
+    with pytest.raises(InvalidTransition):
+        refund_order(money_back(shop), checkout.order_id, actor="op")
+    assert "refund" not in shop.provider.calls
+
+
+def test_a_refund_the_provider_cannot_take_leaves_the_order_paid(shop: Shop) -> None:
+    # Given a paid order and a provider that is down
+    order_id, _ = paid_order(shop)
+    shop.provider.failures.append(PaymentProviderUnavailable("503"))
+    # When an operator refunds it, Then the error surfaces and the order and stock are unchanged
+    with pytest.raises(PaymentProviderUnavailable):
+        refund_order(money_back(shop), order_id, actor="op")
+    assert get_order(shop.orders, order_id).status is OrderStatus.PAID
+    assert shop.stock("CUP-1") == (8, 0)
+    # When it is retried, Then it succeeds with one refund
+    assert refund_order(money_back(shop), order_id, actor="op").status is OrderStatus.REFUNDED
+    assert shop.provider.calls.count("refund") == 2  # the failed call and the one that went through
+    assert len(shop.provider.refunded()) == 1
+
+
+def test_a_restock_interrupted_after_the_transition_is_finished_by_the_next_call(shop: Shop) -> None:
+    # Given a refund that moved the order but stopped before putting the units back
+    order_id, intent_id = paid_order(shop)
+    refund = shop.provider.refund(intent_id, {"checkout_id": "", "order_id": order_id}, f"refund-{order_id}")
+    apply_action(
+        shop.orders,
+        order_id,
+        OrderAction.REFUND,
+        "op",
+        detail={**refund.to_json(), "restock": True},
+    )
+    assert shop.stock("CUP-1") == (8, 0)
+    # When the operator tries again, Then 409 (the order is final) but the units are put back, once
+    for _ in range(2):
+        with pytest.raises(InvalidTransition):
+            refund_order(money_back(shop), order_id, actor="op")
+    assert shop.stock("CUP-1") == (10, 0)
+
+
+def test_a_paid_order_without_a_recorded_payment_is_refused(shop: Shop) -> None:
+    # Given a paid order whose checkout holds no payment (data from before payments existed)
+    order_id, _ = paid_order(shop)
+    checkout = next(c for c in shop.checkouts.records.values() if c.order_id == order_id)
+    shop.checkouts.records[checkout.checkout_id] = replace(checkout, payment=None)
+    # When an operator cancels it, Then 409: it cannot be refunded, so it is not cancelled
+    with pytest.raises(InvalidTransition):
+        cancel_order(money_back(shop), order_id, actor="op")
+    assert get_order(shop.orders, order_id).status is OrderStatus.PAID
