@@ -31,12 +31,12 @@ from commerce.domain.checkout.admission_errors import AttemptAbandoned, Busy, Ca
 from commerce.domain.checkout.errors import CheckoutNotFound
 from commerce.domain.checkout.models import Checkout, CheckoutStatus, checkout_id_for
 from commerce.domain.checkout.ports import CheckoutRepository
-from commerce.domain.errors import Unauthenticated
 from commerce.domain.inventory.errors import ReservationMismatch
 from commerce.domain.inventory.models import ReservationLine, ReservationStatus
 from commerce.domain.inventory.ports import StockLedger
 from commerce.domain.inventory.service import release_reservation, reserve_stock
 from commerce.domain.orders.models import Clock, OrderLine, OrderOwner, ShippingAddress, new_order_id, order_clock
+from commerce.domain.orders.owners import owner_of
 from commerce.domain.sessions.models import Credentials, Session
 from commerce.domain.sessions.service import authenticate
 
@@ -84,10 +84,7 @@ def identify_owner(credentials: Credentials, sessions: SessionReader, now: datet
     given to the session that made the request.
     """
     token = credentials.token
-    session = authenticate(sessions(token.session_id), token, now)
-    if credentials.customer_id is not None and session.customer_id not in (None, credentials.customer_id):
-        raise Unauthenticated("This session belongs to another customer; create a new session")
-    return OrderOwner(session_id=session.session_id, customer_id=credentials.customer_id or session.customer_id)
+    return owner_of(authenticate(sessions(token.session_id), token, now), credentials.customer_id)
 
 
 def get_own_checkout(checkouts: CheckoutRepository, owner: OrderOwner, checkout_id: str) -> Checkout:

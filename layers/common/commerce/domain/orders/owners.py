@@ -40,6 +40,12 @@ def identify_owner(
     if session_token:
         token = parse_token(session_token)
         session = authenticate(sessions(token.session_id), token, now or utc_now())
+    return owner_of(session, customer_id)
+
+
+def owner_of(session: Session | None, customer_id: str | None) -> OrderOwner:
+    """A live session (if any) and a proven customer (if any) as one owner: a session bound to a customer
+    speaks for that customer, and a JWT of another customer than the session's is refused (401)."""
     if session is None:
         if customer_id is None:
             raise Unauthenticated("Send X-Session-Token (a guest session) or Authorization: Bearer <Cognito JWT>")
