@@ -4,42 +4,22 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from commerce.adapters.dynamodb.carts import DynamoCartStore
 from commerce.adapters.orders_db.orders import order_repository
-from commerce.adapters.orders_db.settings import OrdersDbSettings
 from commerce.api.http import create_app, json_response
-from commerce.api.identity import SESSION_TOKEN_HEADER, StorefrontSettings
-from commerce.domain.orders.models import OrderOwner
-from commerce.domain.orders.owners import identify_owner
+from commerce.api.order_owners import OrderReaderSettings, order_owner
 from commerce.domain.orders.service import get_own_order
 from commerce.domain.orders.views import Audience, order_json
 from commerce.observability import logger, tracer
 from commerce.settings import load_settings
 
-
-class Settings(StorefrontSettings, OrdersDbSettings):
-    """The session table and user pool (who is calling) and the orders database."""
-
-
-settings = load_settings(Settings)
+settings = load_settings(OrderReaderSettings)
 app = create_app()
-
-
-def caller() -> OrderOwner:
-    sessions = DynamoCartStore(settings.table_name)
-    headers = app.current_event.headers
-    return identify_owner(
-        headers.get(SESSION_TOKEN_HEADER),
-        headers.get("Authorization"),
-        sessions=lambda session_id: sessions.load(session_id, (), ()).session,
-        customers=settings.customer_verifier(),
-    )
 
 
 @app.get("/orders/<order_id>")
 @tracer.capture_method
 def get_my_order(order_id: str) -> Response[str]:
-    order = get_own_order(order_repository(settings, app.lambda_context), caller(), order_id)
+    order = get_own_order(order_repository(settings, app.lambda_context), order_owner(app, settings), order_id)
     return json_response(200, order_json(order, Audience.CUSTOMER))
 
 

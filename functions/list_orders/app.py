@@ -4,43 +4,24 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from commerce.adapters.dynamodb.carts import DynamoCartStore
 from commerce.adapters.orders_db.orders import order_repository
-from commerce.adapters.orders_db.settings import OrdersDbSettings
 from commerce.api.http import create_app, json_response
-from commerce.api.identity import SESSION_TOKEN_HEADER, StorefrontSettings
+from commerce.api.order_owners import OrderReaderSettings, order_owner
 from commerce.api.pagination import PageQuery, decode_cursor, encode_cursor, page_json, parse_query
-from commerce.domain.orders.models import OrderOwner, OrderPosition
-from commerce.domain.orders.owners import identify_owner
+from commerce.domain.orders.models import OrderPosition
 from commerce.domain.orders.service import list_own_orders
 from commerce.domain.orders.views import Audience, order_json
 from commerce.observability import logger, tracer
 from commerce.settings import load_settings
 
-
-class Settings(StorefrontSettings, OrdersDbSettings):
-    """The session table and user pool (who is calling) and the orders database."""
-
-
-settings = load_settings(Settings)
+settings = load_settings(OrderReaderSettings)
 app = create_app()
-
-
-def caller() -> OrderOwner:
-    sessions = DynamoCartStore(settings.table_name)
-    headers = app.current_event.headers
-    return identify_owner(
-        headers.get(SESSION_TOKEN_HEADER),
-        headers.get("Authorization"),
-        sessions=lambda session_id: sessions.load(session_id, (), ()).session,
-        customers=settings.customer_verifier(),
-    )
 
 
 @app.get("/orders")
 @tracer.capture_method
 def list_my_orders() -> Response[str]:
-    owner = caller()
+    owner = order_owner(app, settings)
     query = parse_query(app, PageQuery)
     scope = f"orders\x1f{owner.session_id or ''}\x1f{owner.customer_id or ''}"
     after = OrderPosition.from_fields(decode_cursor(query.cursor, scope))
