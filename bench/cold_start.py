@@ -18,9 +18,9 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-from localcloud.cfn_yaml import load_template_file
+from localcloud.model import LambdaFunction
+from localcloud.template import load_app
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER = ROOT / "layers" / "common"
@@ -40,34 +40,22 @@ print(time.perf_counter() - start)
 BASELINE = 'import boto3\nboto3.client("dynamodb")'
 
 
-def _functions() -> dict[str, Path]:
-    template = load_template_file(ROOT / "template.yaml")
-    return {
-        logical_id: ROOT / resource["Properties"]["CodeUri"]
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::Serverless::Function"
-    }
+def _functions() -> dict[str, LambdaFunction]:
+    """Every function of template.yaml, its environment resolved as the local cloud's loader resolves it."""
+    return dict(load_app(ROOT / "template.yaml").functions)
 
 
-def _environment(function_name: str) -> dict[str, str]:
-    """The function's variables as in Lambda; template references become plausible literals."""
-    template = load_template_file(ROOT / "template.yaml")
-    variables: dict[str, Any] = dict(template["Globals"]["Function"]["Environment"]["Variables"])
-    variables.update(template["Resources"][function_name]["Properties"].get("Environment", {}).get("Variables", {}))
-    env = {k: v if isinstance(v, str) else f"bench-{k.lower()}" for k, v in variables.items()}
-    for name, value in template.get("Parameters", {}).items():
-        for key, raw in variables.items():
-            if raw == {"Ref": name}:
-                env[key] = str(value.get("Default", ""))
+def _environment(function: LambdaFunction) -> dict[str, str]:
+    """The function's variables as in Lambda."""
     return {
         "PATH": os.environ.get("PATH", ""),
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "LAMBDA_TASK_ROOT": "/var/task",
-        **env,
+        **function.environment,
     }
 
 
@@ -112,9 +100,10 @@ def main() -> None:
     python = _layer_python()
     samples: dict[str, list[float]] = {"baseline": [], **{name: [] for name in functions}}
     for _ in range(args.runs):
-        samples["baseline"].append(_time_once(python, BASELINE, [], _environment(next(iter(functions)))))
-        for name, code_dir in functions.items():
-            samples[name].append(_time_once(python, "import app", [str(code_dir), str(LAYER)], _environment(name)))
+        samples["baseline"].append(_time_once(python, BASELINE, [], _environment(next(iter(functions.values())))))
+        for name, function in functions.items():
+            paths = [str(function.code_dir), *(str(layer) for layer in function.layer_dirs)]
+            samples[name].append(_time_once(python, "import app", paths, _environment(function)))
 
     baseline = statistics.median(samples["baseline"])
     print(f"cold start: median of {args.runs} fresh processes (import + module init), python {sys.version.split()[0]}")

@@ -9,13 +9,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from commerce.api.http import create_app, json_response
-from commerce.api.money_back import money_back_factory
+from commerce.api.money_back import MoneyBackActions
 from commerce.api.operators import require_operator
 from commerce.domain.orders.views import Audience, order_json
-from commerce.domain.payments.refunds import refund_order
 from commerce.observability import logger, metrics, tracer
 
-money_back = money_back_factory()
+money_back = MoneyBackActions()
 app = create_app()
 
 
@@ -23,7 +22,7 @@ app = create_app()
 @tracer.capture_method
 def refund(order_id: str) -> Response[str]:
     operator = require_operator(app)
-    order = refund_order(money_back(app.lambda_context), order_id, actor=f"operator:{operator}")
+    order = money_back.refund(app.lambda_context, order_id, actor=f"operator:{operator}")
     metrics.add_metric(name="OrderRefunded", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()  # here rather than @log_metrics, which warns on every refused request
     return json_response(200, order_json(order, Audience.OPERATOR))
