@@ -279,11 +279,27 @@ def _invoke(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- the zygote
+# Service models every worker's clients would otherwise parse from botocore's JSON on their own: loaded
+# once into boto3's default session here, the parsed models are pages the forked workers share.
+PRELOAD_SERVICE_MODELS = ("dynamodb", "sqs", "stepfunctions", "rds-data", "secretsmanager", "events", "cognito-idp")
+
+
 def _preload() -> None:
     for name in PRELOAD_MODULES:
         # A package the project does not install is simply not preloaded; the function imports what it has.
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+    with contextlib.suppress(Exception):
+        import boto3
+
+        # Only the models: region, endpoint and credentials are still read from the worker's own environment
+        # when its clients are made (botocore looks them up then, not when the session is created).
+        boto3.setup_default_session()
+        session = boto3.DEFAULT_SESSION._session  # type: ignore[union-attr]
+        for service in PRELOAD_SERVICE_MODELS:
+            with contextlib.suppress(Exception):
+                session.get_service_model(service)
+                session.get_paginator_model(service)
 
 
 def zygote_main(control_fd: int, parent_pid: int) -> None:
