@@ -4,7 +4,6 @@ contract's shape; `execution` null before the workflow starts; 404 for no such c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -13,46 +12,24 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from tests.integration.test_checkout_saga import (
-    STATE_MACHINE_ARN,
-    Answer,
-    Payments,
-    payments_database,
-    payments_sandbox,
-    payments_world,
-)
-from tests.support.orders_db import OrdersCloud
-from tests.support.payments import Served, WebhookReceiver
+from tests.support.checkout_saga import STATE_MACHINE_ARN, Answer, Payments
 from tests.support.template import ROOT
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[tuple[Served, WebhookReceiver]]:
-    with payments_sandbox() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def database() -> tuple[OrdersCloud, str]:
-    return payments_database("admin")
-
-
 @pytest.fixture
-def payments(
-    sandbox: tuple[Served, WebhookReceiver], database: tuple[OrdersCloud, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Payments]:
-    with payments_world(sandbox, database, monkeypatch) as world:
-        stepfunctions = boto3.client("stepfunctions", region_name="us-east-1")
-        definition = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
-        created = stepfunctions.create_state_machine(
-            name=STATE_MACHINE_ARN.rsplit(":", 1)[1],
-            definition=json.dumps(definition),
-            roleArn="arn:aws:iam::123456789012:role/checkout",
-        )
-        assert created["stateMachineArn"] == STATE_MACHINE_ARN
-        yield world
+def payments(payments: Payments) -> Payments:
+    """The shared harness (tests/integration/conftest.py) plus the state machine the functions name."""
+    stepfunctions = boto3.client("stepfunctions", region_name="us-east-1")
+    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+    created = stepfunctions.create_state_machine(
+        name=STATE_MACHINE_ARN.rsplit(":", 1)[1],
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/checkout",
+    )
+    assert created["stateMachineArn"] == STATE_MACHINE_ARN
+    return payments
 
 
 @cache

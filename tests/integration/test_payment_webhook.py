@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,36 +18,9 @@ from commerce.adapters.dynamodb.keys import webhook_event_key
 from commerce.domain.checkout.models import CheckoutStatus
 from commerce.domain.payments.models import PaymentOutcome
 from localcloud.payments import DeliverySettings
-from tests.integration.test_checkout_saga import (
-    Answer,
-    Payments,
-    payments_database,
-    payments_sandbox,
-    payments_world,
-)
-from tests.support.orders_db import OrdersCloud
-from tests.support.payments import Served, WebhookReceiver
+from tests.support.checkout_saga import Answer, Payments
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[tuple[Served, WebhookReceiver]]:
-    with payments_sandbox() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def database() -> tuple[OrdersCloud, str]:
-    return payments_database("webhook")
-
-
-@pytest.fixture
-def payments(
-    sandbox: tuple[Served, WebhookReceiver], database: tuple[OrdersCloud, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Payments]:
-    with payments_world(sandbox, database, monkeypatch) as world:
-        yield world
 
 
 def awaiting(payments: Payments) -> tuple[str, str]:

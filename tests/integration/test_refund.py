@@ -4,45 +4,16 @@ back only when nothing shipped, and every refusal answers problem+json and chang
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from commerce.domain.orders.models import OrderStatus
 from commerce.domain.orders.service import fulfill_order
 from localcloud.payments import FaultSpec
-from tests.integration.test_checkout_saga import (
-    Answer,
-    Payments,
-    payments_database,
-    payments_sandbox,
-    payments_world,
-)
-from tests.support.orders_db import OrdersCloud
-from tests.support.payments import Served, WebhookReceiver
+from tests.support.checkout_saga import Answer, Payments
 
 pytestmark = pytest.mark.integration
 
 CUSTOMER = {"sub": "c-1a2b3c", "cognito:groups": "[customers]", "token_use": "access"}
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[tuple[Served, WebhookReceiver]]:
-    with payments_sandbox() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def database() -> tuple[OrdersCloud, str]:
-    return payments_database("refunds")
-
-
-@pytest.fixture
-def payments(
-    sandbox: tuple[Served, WebhookReceiver], database: tuple[OrdersCloud, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Payments]:
-    with payments_world(sandbox, database, monkeypatch) as world:
-        yield world
 
 
 def paid_order(payments: Payments, quantity: int = 2) -> tuple[str, str, str]:
