@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_attrs
@@ -32,6 +32,7 @@ from commerce.domain.inventory.errors import (
     StockInconsistent,
 )
 from commerce.domain.inventory.models import Reservation, ReservationLine, ReservationStatus, Stock
+from commerce.domain.sessions.models import rfc3339
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -96,10 +97,6 @@ class Backoff:
 
     def pause(self, attempt: int) -> None:
         self.sleep(random.uniform(0, min(self.cap_seconds, self.base_seconds * 2**attempt)))
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class DynamoDbStockLedger:

@@ -12,16 +12,17 @@ WEBHOOK#<eventId> / EVENT: type, receivedAt, ttl (30 days, far beyond the provid
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_attrs
-from commerce.adapters.dynamodb.inventory import Backoff, cancellation_reasons, only_contention, rfc3339
+from commerce.adapters.dynamodb.inventory import Backoff, cancellation_reasons, only_contention
 from commerce.adapters.dynamodb.keys import payment_task_key, sku_key, webhook_event_key
 from commerce.domain.errors import Conflict
 from commerce.domain.inventory.errors import StockInconsistent
 from commerce.domain.inventory.models import MAX_RESERVATION_LINES, ReservationLine
 from commerce.domain.payments.models import PaymentOutcome, PaymentRecord, Refund
+from commerce.domain.sessions.models import rfc3339, utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,10 +38,6 @@ _IDENTITY_NAMES = {
     "#orderId": "orderId",
     "#updatedAt": "updatedAt",
 }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class DynamoDbPaymentRecords:
@@ -185,7 +182,7 @@ def _identity_values(intent_id: str, checkout_id: str, order_id: str) -> dict[st
         ":intentId": intent_id,
         ":checkoutId": checkout_id,
         ":orderId": order_id,
-        ":now": rfc3339(_now()),
+        ":now": rfc3339(utc_now()),
     }
 
 
@@ -224,7 +221,7 @@ class DynamoDbWebhookLog:
         return "Item" in response
 
     def remember(self, event_id: str, event_type: str) -> None:
-        now = _now()
+        now = utc_now()
         try:
             self.client.put_item(
                 TableName=self.table_name,

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from commerce.domain.catalog.models import Product, Variant
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from commerce.domain.sessions.models import rfc3339
 
 
 def public_product(product: Product) -> dict[str, Any]:

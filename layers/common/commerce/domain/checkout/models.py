@@ -17,6 +17,7 @@ from typing import Any
 
 from commerce.domain.money import Money
 from commerce.domain.orders.models import OrderLine, OrderOwner, ShippingAddress
+from commerce.domain.sessions.models import rfc3339
 
 _CHECKOUT_ID_NAMESPACE = uuid.UUID("0f7c53c4-3a7e-4a55-8a3c-7b0d5f3e9b21")
 
@@ -142,10 +143,6 @@ class Checkout:
             "total": self.total.to_json(),
             "payment": self.payment.to_json() if self.payment else None,
             "failure": self.failure.to_json() if self.failure else None,
-            "createdAt": _rfc3339(self.created_at),
-            "updatedAt": _rfc3339(self.updated_at),
+            "createdAt": rfc3339(self.created_at),
+            "updatedAt": rfc3339(self.updated_at),
         }
-
-
-def _rfc3339(at: datetime) -> str:
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")

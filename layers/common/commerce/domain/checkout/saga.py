@@ -17,7 +17,7 @@ Error class names are part of the contract with the state machine, which retries
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -49,9 +49,7 @@ from commerce.domain.payments.models import (
 from commerce.domain.payments.ports import DomainEvents, PaymentProvider, PaymentRecords, TaskTokens
 from commerce.domain.payments.refunds import refund_unused_payment
 from commerce.domain.payments.webhooks import DECLINED_MESSAGE
-from commerce.domain.sessions.models import SessionPolicy
-
-Clock = Callable[[], datetime]
+from commerce.domain.sessions.models import Clock, SessionPolicy, utc_now
 
 ORDER_PLACED = "OrderPlaced"
 PAYMENT_FAILED = "PaymentFailed"
@@ -61,10 +59,6 @@ ACTOR = "checkout"
 MAX_CHECKOUT_WRITES = 5
 MAX_CART_WRITES = 3
 MAX_MESSAGE_LENGTH = 500
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class CheckoutClosed(CommerceError):
