@@ -1,4 +1,4 @@
-"""Every route is one contract written in four places that must agree: template.yaml, the handler, openapi.yaml, events/.
+"""Each route is one contract written in four places that agree: template.yaml, the handler, openapi.yaml, events/.
 
 - Each function's HttpApi events (template.yaml) are exactly the routes its app.py registers (`@app.get("/x")`,
   read with `ast`, so no handler is imported and no environment is needed), with the same path parameters
@@ -90,7 +90,8 @@ def handler_routes(source: str) -> list[Route]:
             ):
                 continue
             path = decorator.args[0] if decorator.args else None
-            assert isinstance(path, ast.Constant) and isinstance(path.value, str), f"{node.name}: path not a literal"
+            assert isinstance(path, ast.Constant), f"{node.name}: the path is not a literal"
+            assert isinstance(path.value, str), f"{node.name}: the path is not a string"
             if decorator.func.attr == "route":
                 given = {k.arg: k.value for k in decorator.keywords}
                 methods_node = given.get("method", decorator.args[1] if len(decorator.args) > 1 else None)
