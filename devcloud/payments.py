@@ -16,7 +16,6 @@ import secrets
 
 from localcloud.context import CloudContext
 from localcloud.payments.component import PaymentsService
-from localcloud.template import read_template
 
 PAYMENTS_URL_PARAMETER = "PaymentsApiUrl"
 PAYMENTS_API_KEY_SECRET = "PaymentsApiKeySecret"  # noqa: S105 - a logical id, not a secret
@@ -28,7 +27,7 @@ PAYMENTS_WEBHOOK_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_f
 class PaymentsApiUrlParameter:
     def start(self, cloud: CloudContext) -> None:
         url = cloud.component(PaymentsService).url
-        if PAYMENTS_URL_PARAMETER in (read_template(cloud.template_path).get("Parameters") or {}):
+        if PAYMENTS_URL_PARAMETER in (cloud.template.get("Parameters") or {}):
             cloud.parameter_overrides.setdefault(PAYMENTS_URL_PARAMETER, url)
 
     def stop(self) -> None:

@@ -158,9 +158,9 @@ def _banner(cloud: LocalCloud) -> str:
         f"  AWS endpoint   {outputs['AwsEndpointUrl']}   (AWS_ENDPOINT_URL for the AWS CLI and SDKs)",
     ]
     shown = {"ApiUrl", "AwsEndpointUrl", "Region"}
-    lines += [
-        f"  {name:<14} {value}" for name, value in outputs.items() if name not in shown and isinstance(value, str)
-    ]
+    stack_outputs = {name: value for name, value in outputs.items() if name not in shown and isinstance(value, str)}
+    width = max((len(name) for name in stack_outputs), default=0)
+    lines += [f"  {name:<{width}}  {value}" for name, value in stack_outputs.items()]
     lines += [f"  {note}" for note in cloud.notes]
     lines += [f"  Outputs        {cloud.outputs_path}", "Ctrl-C stops everything."]
     return "\n".join(lines)

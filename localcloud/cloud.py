@@ -61,7 +61,7 @@ from localcloud.payments.component import PaymentsService
 from localcloud.provision import provision
 from localcloud.server import BackgroundServer
 from localcloud.stepfunctions.component import StepFunctionsService
-from localcloud.template import load_stack
+from localcloud.template import load_stack, read_template
 from localcloud.usage import Usage
 
 logger = logging.getLogger(__name__)
@@ -172,6 +172,7 @@ class LocalCloud:
             usage=self.usage,
         )
         self._app: LocalApp | None = None
+        self._template: dict[str, Any] | None = None
         self._edge_server: BackgroundServer | None = None
         self._api_server: BackgroundServer | None = None
         self._started_services: list[Component] = []
@@ -185,6 +186,13 @@ class LocalCloud:
         if self._app is None:
             raise LocalCloudError("the stack is not provisioned yet")
         return self._app
+
+    @property
+    def template(self) -> dict[str, Any]:
+        """The template as written, read once for the components that look at it before provisioning."""
+        if self._template is None:
+            self._template = read_template(self.template_path)
+        return self._template
 
     @property
     def edge_url(self) -> str:

@@ -56,6 +56,10 @@ class CloudContext(Protocol):
     notes: list[str]
 
     @property
+    def template(self) -> dict[str, Any]:
+        """The template as written (read once; `LocalCloudTemplateError` if it cannot be read)."""
+
+    @property
     def edge(self) -> Edge: ...
 
     @property

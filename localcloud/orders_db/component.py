@@ -13,7 +13,6 @@ from typing import Any
 from localcloud.context import CloudContext
 from localcloud.orders_db.data_api import DataApiApp, is_data_api
 from localcloud.orders_db.postgres import DEFAULT_DATABASE, EmbeddedPostgres, ExternalPostgres, orders_database
-from localcloud.template import read_template
 
 
 class OrdersDatabaseService:
@@ -22,7 +21,7 @@ class OrdersDatabaseService:
         self._data_api: DataApiApp | None = None
 
     def start(self, cloud: CloudContext) -> None:
-        name = declared_database(read_template(cloud.template_path), cloud.parameter_overrides)
+        name = declared_database(cloud.template, cloud.parameter_overrides)
         self._database = orders_database(cloud.state_dir / "postgres", database=name)
         conninfo = self._database.start()
         self._data_api = DataApiApp(conninfo, database=name)
