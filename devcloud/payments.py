@@ -5,9 +5,10 @@
   they would reach Stripe. Templates without that parameter are left alone.
 - `PaymentsWebhookRegistration` (glue): what an operator does after deploying, done once the stack is
   provisioned and its API serves: the sandbox's secret key goes into `PaymentsApiKeySecret`, and a sandbox
-  webhook endpoint for `<ApiUrl>/webhooks/payments/stripe` (the event types the webhook handles) is
-  registered, its signing secret put into `PaymentsWebhookSecret`. Templates without those secrets or that
-  route are left alone. It also adds the `PaymentsApiUrl` output (the sandbox's URL, as the stack sees it).
+  webhook endpoint for the webhook route (the event types the webhook handles) is registered, its signing
+  secret put into `PaymentsWebhookSecret`. The webhook route is read from the stack: the route whose function
+  is given that secret (`<ApiUrl>/webhooks/payments/stripe` in template.yaml). Templates without those secrets
+  or such a route are left alone. It also adds the `PaymentsApiUrl` output (the sandbox's URL, as the stack sees it).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from __future__ import annotations
 import secrets
 
 from localcloud.context import CloudContext
+from localcloud.model import LocalApp
 from localcloud.payments.component import PaymentsService
 
 PAYMENTS_URL_PARAMETER = "PaymentsApiUrl"
 PAYMENTS_API_KEY_SECRET = "PaymentsApiKeySecret"  # noqa: S105 - a logical id, not a secret
 PAYMENTS_WEBHOOK_SECRET = "PaymentsWebhookSecret"  # noqa: S105 - a logical id, not a secret
-PAYMENTS_WEBHOOK_PATH = "/webhooks/payments/stripe"
 PAYMENTS_WEBHOOK_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled")
 
 
@@ -51,13 +52,13 @@ class PaymentsWebhookRegistration:
         if key_secret:
             secretsmanager.put_secret_value(SecretId=key_secret, SecretString=sandbox.secret_key)
         webhook_secret = app.physical_ids.get(PAYMENTS_WEBHOOK_SECRET)
-        served = any(route.path == PAYMENTS_WEBHOOK_PATH for api in app.http_apis for route in api.routes)
-        if webhook_secret and served:
+        path = webhook_path(app, webhook_secret) if webhook_secret else None
+        if webhook_secret and path:
             # The secret is stored before the endpoint exists: its first event must already verify.
             signing_secret = f"whsec_{secrets.token_urlsafe(24)}"
             secretsmanager.put_secret_value(SecretId=webhook_secret, SecretString=signing_secret)
             endpoint = sandbox.add_webhook_endpoint(
-                f"{cloud.api_url}{PAYMENTS_WEBHOOK_PATH}",
+                f"{cloud.api_url}{path}",
                 secret=signing_secret,
                 enabled_events=PAYMENTS_WEBHOOK_EVENTS,
                 description="local cloud: the stack's payment webhook",
@@ -68,3 +69,13 @@ class PaymentsWebhookRegistration:
         endpoint_id, self._endpoint_id = self._endpoint_id, None
         if endpoint_id is not None and self._payments is not None:
             self._payments.sandbox.remove_webhook_endpoint(endpoint_id)
+
+
+def webhook_path(app: LocalApp, webhook_secret: str) -> str | None:
+    """The path of the POST route whose function is given the webhook's signing secret, if the stack serves one."""
+    for api in app.http_apis:
+        for route in api.routes:
+            function = app.functions.get(route.function)
+            if route.method == "POST" and function is not None and webhook_secret in function.environment.values():
+                return route.path
+    return None
