@@ -23,7 +23,7 @@ $(INSTALLED): requirements.lock pyproject.toml
 install: $(INSTALLED)
 
 run: install  ## start the whole backend locally with demo data (Ctrl-C stops it)
-	$(BIN)/python -m localcloud --state-dir $(STATE_DIR) run $(ARGS)
+	$(BIN)/python -m devcloud --state-dir $(STATE_DIR) run $(ARGS)
 
 test: install  ## the whole suite: unit, integration, local cloud and end-to-end
 	$(BIN)/python -m pytest -n 2 $(ARGS)

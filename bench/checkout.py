@@ -26,7 +26,7 @@ from typing import Any
 
 import requests
 
-from localcloud.cfn_yaml import load_template_file
+from localcloud.template.cfn_yaml import load_template_file
 from tests.support.local_cloud import ROOT, RunningCloud, run_local_cloud
 
 # us-east-1 on-demand list prices, as published by AWS (dated 2026-11-22; check the pricing pages).

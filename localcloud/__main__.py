@@ -1,11 +1,15 @@
-"""`python -m localcloud`: run the whole backend on this machine, or invoke one function.
+"""`python -m localcloud`: run any SAM template on this machine, or invoke one of its functions.
 
 run [--reset] [--port N] [--edge-port N] [--time-scale X]
-    Start everything template.yaml describes, with demo data; Ctrl-C or SIGTERM stops it all.
+    Start everything the template describes; Ctrl-C or SIGTERM stops it all.
 invoke FunctionLogicalId [--event events/x.json]
     A Docker-free `sam local invoke`: print the function's response; exit 1 if the function failed.
     Goes through the running local cloud when there is one (its data, its services); otherwise
     starts the stack just for this invocation.
+
+This runner knows no project. A project's entry point calls `main(argv, extension=...)` with its glue
+(`localcloud.context.Extension`): this repository's is `python -m devcloud`, which `make run` uses.
+A new subcommand is a parser in `_parser()` and a branch in `main()`.
 """
 
 from __future__ import annotations
@@ -19,11 +23,19 @@ from types import FrameType
 from typing import Any
 
 from localcloud.aws import edge_client
-from localcloud.cloud import OUTPUTS_FILE, LocalCloud, LocalCloudError, default_services, running_cloud_pid
-from localcloud.event_sources.timescale import InvalidTimeScale, time_scale_from_env, validate_time_scale
-from localcloud.lambda_runtime import FunctionNotFound, InvokeError
+from localcloud.cloud import (
+    DEFAULT_STACK_NAME,
+    OUTPUTS_FILE,
+    LocalCloud,
+    LocalCloudError,
+    default_services,
+    running_cloud_pid,
+)
+from localcloud.context import Component, Extension
+from localcloud.lambda_service.runtime import FunctionNotFound, InvokeError
 from localcloud.payments.switches import InvalidSwitches
 from localcloud.template import LocalCloudTemplateError
+from localcloud.timescale import InvalidTimeScale, time_scale_from_env, validate_time_scale
 
 EXIT_FUNCTION_ERROR = 1
 EXIT_CANNOT_RUN = 2
@@ -45,7 +57,7 @@ def _parse_parameters(values: list[str]) -> dict[str, str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="localcloud", description="The serverless backend on this machine, without Docker."
+        prog="localcloud", description="A SAM template's serverless backend on this machine, without Docker."
     )
     parser.add_argument("--project-dir", type=Path, default=Path("."), help="where template.yaml is (default: .)")
     parser.add_argument(
@@ -53,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="start the whole backend with demo data")
+    run = commands.add_parser("run", help="start the whole backend (with the project's demo data, if any)")
     run.add_argument("--reset", action="store_true", help="start from empty state (wipes the state directory)")
     run.add_argument("--port", type=int, default=3000, help="HTTP API port (default 3000)")
     run.add_argument("--edge-port", type=int, default=4566, help="AWS endpoint port (default 4566)")
@@ -66,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--parameter", action="append", default=[], metavar="NAME=VALUE", help="template parameter override"
     )
-    run.add_argument("--no-seed", action="store_true", help="no demo catalog and users")
+    run.add_argument("--no-seed", action="store_true", help="no demo data (what the project's extension seeds)")
 
     invoke = commands.add_parser("invoke", help="invoke one function once (like sam local invoke)")
     invoke.add_argument("function", help="the function's logical id in template.yaml, e.g. HealthFunction")
@@ -77,13 +89,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+class _NoExtension:
+    """A plain run of the template: the local cloud's own rooms and nothing else."""
+
+    stack_name = DEFAULT_STACK_NAME
+
+    def services(self) -> list[Component]:
+        return []
+
+    def glue(self, *, demo_data: bool) -> list[Component]:
+        return []
+
+
+def main(argv: list[str] | None = None, *, extension: Extension | None = None) -> int:
     args = _parser().parse_args(argv)
+    extension = extension or _NoExtension()
     try:
         parameters = _parse_parameters(args.parameter)
         if args.command == "run":
-            return _run(args, parameters)
-        return _invoke(args, parameters)
+            return _run(args, parameters, extension)
+        return _invoke(args, parameters, extension)
     except LocalCloudTemplateError as error:
         print(f"template.yaml cannot run locally: {error}", file=sys.stderr)
     except (LocalCloudError, InvalidTimeScale, InvalidSwitches, argparse.ArgumentTypeError, OSError) as error:
@@ -92,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---------------------------------------------------------------------- run
-def _run(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+def _run(args: argparse.Namespace, parameters: dict[str, str], extension: Extension) -> int:
     def request_stop(signum: int, frame: FrameType | None) -> None:
         # Once: a second Ctrl-C during shutdown must not interrupt the cleanup itself.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -108,8 +133,10 @@ def _run(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         edge_port=args.edge_port,
         time_scale=time_scale_from_env() if args.time_scale is None else validate_time_scale(args.time_scale),
         reset=args.reset,
+        stack_name=extension.stack_name,
         parameter_overrides=parameters,
-        seed=not args.no_seed,
+        services=[*default_services(), *extension.services()],
+        glue=extension.glue(demo_data=not args.no_seed),
     )
     try:
         cloud.start()
@@ -125,18 +152,16 @@ def _run(args: argparse.Namespace, parameters: dict[str, str]) -> int:
 
 def _banner(cloud: LocalCloud) -> str:
     outputs = cloud.outputs
-    users = outputs.get("DemoUsers") or []
     lines = [
         f"Local cloud is up: stack {cloud.stack_name} in {cloud.region}",
         f"  API            {outputs['ApiUrl']}",
         f"  AWS endpoint   {outputs['AwsEndpointUrl']}   (AWS_ENDPOINT_URL for the AWS CLI and SDKs)",
-        f"  Payments API   {outputs.get('PaymentsApiUrl')}",
-        f"  User pool      {outputs.get('UserPoolId')}   app client {outputs.get('UserPoolClientId')}",
     ]
-    for index, user in enumerate(users):
-        groups = f"  (groups: {', '.join(user['groups'])})" if user["groups"] else ""
-        label = "  Demo users     " if index == 0 else "                 "
-        lines.append(f"{label}{user['username']} / {user['password']}{groups}")
+    shown = {"ApiUrl", "AwsEndpointUrl", "Region"}
+    stack_outputs = {name: value for name, value in outputs.items() if name not in shown and isinstance(value, str)}
+    width = max((len(name) for name in stack_outputs), default=0)
+    lines += [f"  {name:<{width}}  {value}" for name, value in stack_outputs.items()]
+    lines += [f"  {note}" for note in cloud.notes]
     lines += [f"  Outputs        {cloud.outputs_path}", "Ctrl-C stops everything."]
     return "\n".join(lines)
 
@@ -150,7 +175,7 @@ def _read_event(source: str | None) -> bytes:
     return text.encode()
 
 
-def _invoke(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+def _invoke(args: argparse.Namespace, parameters: dict[str, str], extension: Extension) -> int:
     try:
         payload = _read_event(args.event)
     except ValueError as error:
@@ -163,9 +188,11 @@ def _invoke(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     cloud = LocalCloud(
         args.project_dir,
         state_dir=args.state_dir,
+        stack_name=extension.stack_name,
         parameter_overrides=parameters,
-        services=default_services(),
+        services=[*default_services(), *extension.services()],
         consumers=[],
+        glue=extension.glue(demo_data=True),
     )
     with cloud:
         try:

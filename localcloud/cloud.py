@@ -1,25 +1,26 @@
-"""The local cloud as one object: start everything template.yaml needs, on this machine, and stop it all.
+"""The local cloud as one object: start everything a SAM template needs, on this machine, and stop it all.
 
 `LocalCloud.start()` brings things up in the order they depend on each other:
 
 1. the edge (moto + interceptors) on `edge_port`, and the Lambda runtime behind its Invoke API;
 2. the *services*: components that must exist before the stack is provisioned, because they add
-   edge interceptors (the RDS Data API) or template parameters (the payments sandbox's URL);
-3. the stack itself: template.yaml loaded, SAM-transformed and provisioned through the edge, each
+   edge interceptors (the RDS Data API) or template parameter overrides;
+3. the stack itself: the template loaded, SAM-transformed and provisioned through the edge, each
    function registered with the runtime as soon as it exists (custom resources can run it);
 4. the API front door on `api_port`, then the *consumers*: components that need the provisioned app
-   (`cloud.app`) and running functions (`cloud.invoke`): the HTTP API router, event sources, ...;
-5. demo data, and `<state_dir>/outputs.json` once the API answers.
+   (`cloud.app`) and running functions (`cloud.invoke`): the HTTP API router, event sources;
+5. the *glue*: a project's own components (demo data, registrations between its services and its stack);
+6. `<state_dir>/outputs.json` once the API answers.
 
 `stop()` undoes it in reverse, whatever state `start()` reached, and leaves no process behind.
 
-A component is anything with `start(cloud)` and `stop()`; add it to `default_services()` or
-`default_consumers()`. The HTTP API router mounts itself on the front door with one line in its `start`:
-
-    cloud.api.mount(HttpApiGateway(cloud.app.http_apis[0], cloud.invoke, CognitoJwks(cloud.edge_url), ...))
+Each room exports its component (`localcloud/<room>/component.py`, against `localcloud.context`); the rooms
+the local cloud runs are the plain lists of `default_services()` and `default_consumers()` below: a new room's
+component is one line in one of them. A project's glue comes from its `Extension` (`localcloud.context`),
+handed over by its CLI entry point (this repository's: `python -m devcloud`).
 
 `cloud.invoke(function, event)` returns the function's result, or raises
-`localcloud.lambda_runtime.FunctionError` (it ran and failed: raised, crashed, timed out) or
+`localcloud.lambda_service.runtime.FunctionError` (it ran and failed: raised, crashed, timed out) or
 `FunctionThrottled` (reserved concurrency exhausted). Callers that speak Lambda's Invoke API
 (status, payload, X-Amz-Function-Error) use `cloud.runtime.invoke_api(function, payload, invocation_type)`.
 
@@ -37,25 +38,30 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, TypeVar
 
 import requests
 
 from localcloud.aws import edge_client
-from localcloud.components import (
-    EventSourcesService,
-    HttpApiService,
-    OrdersDatabaseService,
-    PaymentsService,
-    StepFunctionsService,
+from localcloud.context import Component, WsgiApp
+from localcloud.edge import EdgeApp
+from localcloud.event_sources.component import EventSourcesService
+from localcloud.http_api.component import HttpApiService
+from localcloud.lambda_service.invoke_api import LambdaInvokeApi
+from localcloud.lambda_service.runtime import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_IDLE_SECONDS,
+    LambdaRuntime,
+    LogSink,
+    stderr_sink,
 )
-from localcloud.edge import EdgeApp, LambdaInvokeApi
-from localcloud.lambda_runtime import DEFAULT_CONCURRENCY, DEFAULT_IDLE_SECONDS, LambdaRuntime, LogSink, stderr_sink
 from localcloud.model import LocalApp
+from localcloud.orders_db.component import OrdersDatabaseService
+from localcloud.payments.component import PaymentsService
 from localcloud.provision import provision
-from localcloud.seed import seed_catalog, seed_users
 from localcloud.server import BackgroundServer
-from localcloud.template import load_stack
+from localcloud.stepfunctions.component import StepFunctionsService
+from localcloud.template import load_stack, read_template
 from localcloud.usage import Usage
 
 logger = logging.getLogger(__name__)
@@ -65,25 +71,25 @@ _claimed_state_dirs: set[Path] = set()  # by the LocalClouds of this process
 OUTPUTS_FILE = "outputs.json"
 PID_FILE = "localcloud.pid"
 
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-class Component(Protocol):
-    """A part of the local cloud with its own lifecycle; `stop` must be safe after a partial `start`."""
-
-    def start(self, cloud: LocalCloud) -> None: ...
-
-    def stop(self) -> None: ...
+DEFAULT_STACK_NAME = "localcloud"
+C = TypeVar("C")
 
 
 def default_services() -> list[Component]:
-    """Started before provisioning (they add edge interceptors or template parameter overrides)."""
-    return [StepFunctionsService(), OrdersDatabaseService(), PaymentsService()]
+    """The rooms started before provisioning (they add edge interceptors or serve what parameters point at)."""
+    return [
+        StepFunctionsService(),
+        OrdersDatabaseService(),
+        PaymentsService(),
+    ]
 
 
 def default_consumers() -> list[Component]:
-    """Started once the stack is provisioned and its functions can run."""
-    return [HttpApiService(), EventSourcesService()]
+    """The rooms started once the stack is provisioned and its functions can run."""
+    return [
+        HttpApiService(),
+        EventSourcesService(),
+    ]
 
 
 class LocalCloudError(Exception):
@@ -120,15 +126,14 @@ class LocalCloud:
         host: str = "127.0.0.1",
         edge_port: int = 0,
         api_port: int = 0,
-        payments_port: int = 0,
         time_scale: float = 1.0,
         reset: bool = False,
         region: str = "us-east-1",
-        stack_name: str = "commerce-local",
+        stack_name: str = DEFAULT_STACK_NAME,
         parameter_overrides: dict[str, str] | None = None,
-        seed: bool = True,
         services: Sequence[Component] | None = None,
         consumers: Sequence[Component] | None = None,
+        glue: Sequence[Component] = (),
         default_concurrency: int = DEFAULT_CONCURRENCY,
         idle_seconds: float = DEFAULT_IDLE_SECONDS,
         log_sink: LogSink = stderr_sink,
@@ -141,17 +146,18 @@ class LocalCloud:
         self.host = host
         self.edge_port = edge_port
         self.api_port = api_port
-        self.payments_port = payments_port
         self.time_scale = time_scale
         self.reset = reset
         self.region = region
         self.stack_name = stack_name
-        # Services may add to these before the stack is loaded; consumers may add outputs.
+        # Services may add to these before the stack is loaded; any component may add outputs and notes.
         self.parameter_overrides: dict[str, str] = dict(parameter_overrides or {})
         self.output_overrides: dict[str, Any] = {}
-        self.seed = seed
-        self.services = list(default_services() if services is None else services)
-        self.consumers = list(default_consumers() if consumers is None else consumers)
+        self.notes: list[str] = []
+        # The three phases, each started in order (see the module docstring).
+        self.services = tuple(default_services() if services is None else services)
+        self.consumers = tuple(default_consumers() if consumers is None else consumers)
+        self.glue = tuple(glue)
         self.usage = Usage()
         self.edge = EdgeApp(self.usage)
         self.api = ApiFrontDoor()
@@ -165,12 +171,12 @@ class LocalCloud:
             log_sink=log_sink,
             usage=self.usage,
         )
-        self.demo_users: list[dict[str, Any]] = []
         self._app: LocalApp | None = None
+        self._template: dict[str, Any] | None = None
         self._edge_server: BackgroundServer | None = None
         self._api_server: BackgroundServer | None = None
         self._started_services: list[Component] = []
-        self._started_consumers: list[Component] = []
+        self._started_consumers: list[Component] = []  # consumers, then glue
         self._runtime_started = False
         self._owns_pid_file = False
 
@@ -180,6 +186,13 @@ class LocalCloud:
         if self._app is None:
             raise LocalCloudError("the stack is not provisioned yet")
         return self._app
+
+    @property
+    def template(self) -> dict[str, Any]:
+        """The template as written, read once for the components that look at it before provisioning."""
+        if self._template is None:
+            self._template = read_template(self.template_path)
+        return self._template
 
     @property
     def edge_url(self) -> str:
@@ -200,7 +213,7 @@ class LocalCloud:
     def invoke(self, function: str, event: Any) -> Any:
         """Run a function of the stack (logical id, name or ARN) synchronously and return its result.
 
-        Raises `localcloud.lambda_runtime.FunctionError` when it raised, crashed or timed out, and
+        Raises `localcloud.lambda_service.runtime.FunctionError` when it raised, crashed or timed out, and
         `FunctionThrottled` when its reserved concurrency is exhausted.
         """
         return self.runtime.invoke(function, event)
@@ -208,6 +221,13 @@ class LocalCloud:
     def client(self, service: str) -> Any:
         """A boto3 client for a local service, as a handler would make one."""
         return edge_client(service, endpoint_url=self.edge_url, region=self.region)
+
+    def component(self, kind: type[C]) -> C:
+        """The started component of type `kind`, for components that use another's running state."""
+        for component in (*self._started_services, *self._started_consumers):
+            if isinstance(component, kind):
+                return component
+        raise LocalCloudError(f"no {kind.__name__} is running in this local cloud")
 
     @property
     def outputs(self) -> dict[str, Any]:
@@ -218,9 +238,7 @@ class LocalCloud:
             "ApiUrl": self.api_url,
             "AwsEndpointUrl": self.edge_url,
             "Region": self.region,
-            "PaymentsApiUrl": app.outputs.get("PaymentsApiUrl", app.parameters.get("PaymentsApiUrl")),
             **self.output_overrides,
-            "DemoUsers": self.demo_users,
         }
 
     @property
@@ -254,11 +272,9 @@ class LocalCloud:
                 on_function=self.runtime.register,
             )
             self._api_server = BackgroundServer(self.api, self.host, self.api_port, name="localcloud-api").start()
-            for consumer in self.consumers:
-                self._started_consumers.append(consumer)
-                consumer.start(self)
-            if self.seed:
-                self._seed()
+            for component in (*self.consumers, *self.glue):
+                self._started_consumers.append(component)
+                component.start(self)
             self._wait_until_api_answers()
             self._write_outputs()
         except BaseException:
@@ -309,14 +325,6 @@ class LocalCloud:
         _claimed_state_dirs.add(self.state_dir)
         (self.state_dir / PID_FILE).write_text(f"{os.getpid()}\n")
         self._owns_pid_file = True
-
-    def _seed(self) -> None:
-        outputs = self.app.outputs
-        table, pool = outputs.get("CommerceTableName"), outputs.get("UserPoolId")
-        if table:
-            seed_catalog(self.client("dynamodb"), table)
-        if pool:
-            self.demo_users = seed_users(self.client("cognito-idp"), pool)
 
     def _wait_until_api_answers(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout

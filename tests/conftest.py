@@ -40,7 +40,7 @@ def commerce_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def local_cloud() -> Iterator[RunningCloud]:
-    """`make run` in miniature: the whole backend started by `python -m localcloud run` in its own process,
+    """`make run` in miniature: the whole backend started by `python -m devcloud run` in its own process,
     on free ports, once per test session (per xdist worker); tests call it over HTTP, as a storefront does.
 
     A separate process keeps its moto state away from the `mock_aws` tests of the same worker. Its state

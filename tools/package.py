@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from localcloud.cfn_yaml import load_template_file
+from localcloud.template.cfn_yaml import load_template_file
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / ".aws-sam" / "build"

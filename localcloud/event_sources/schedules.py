@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from localcloud.event_sources.background import BackgroundLoop
-from localcloud.event_sources.schedule_expressions import ScheduleExpression, parse_schedule
 from localcloud.event_sources.targets import TargetDelivery, TargetNotDelivered, target_input
-from localcloud.event_sources.timescale import ScaledClock
 from localcloud.model import Schedule, Target
+from localcloud.schedule_expressions import ScheduleExpression, parse_schedule
+from localcloud.timescale import ScaledClock
 
 logger = logging.getLogger(__name__)
 

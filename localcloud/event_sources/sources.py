@@ -22,9 +22,9 @@ from localcloud.event_sources.schedules import Scheduler
 from localcloud.event_sources.sqs import QueuePoller
 from localcloud.event_sources.streams import StreamPoller
 from localcloud.event_sources.targets import TargetDelivery
-from localcloud.event_sources.timescale import ScaledClock, validate_time_scale
 from localcloud.event_sources.ttl import SWEEP_INTERVAL_SECONDS, TtlSweeper
 from localcloud.model import LocalApp
+from localcloud.timescale import ScaledClock, validate_time_scale
 
 logger = logging.getLogger(__name__)
 

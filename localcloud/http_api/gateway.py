@@ -35,7 +35,7 @@ from localcloud.http_api.jwt_authorizer import AuthorizationFailed, JwtVerifier
 from localcloud.http_api.responses import HttpResponse, MalformedResult, from_function_result, gateway_message
 from localcloud.http_api.routing import RouteMatch, RouteTable
 from localcloud.http_api.throttling import Clock, bucket_from_route_settings
-from localcloud.lambda_runtime import FunctionError, InvokeError
+from localcloud.lambda_service.runtime import FunctionError, InvokeError
 from localcloud.model import HttpApi
 
 logger = logging.getLogger(__name__)

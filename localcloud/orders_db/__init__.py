@@ -6,7 +6,7 @@
 
 from localcloud.orders_db.data_api import RESUMING_SECONDS_ENV, DataApiApp, is_data_api
 from localcloud.orders_db.postgres import (
-    APP_DATABASE,
+    DEFAULT_DATABASE,
     POSTGRES_URL_ENV,
     EmbeddedPostgres,
     ExternalPostgres,
@@ -16,7 +16,7 @@ from localcloud.orders_db.postgres import (
 )
 
 __all__ = [
-    "APP_DATABASE",
+    "DEFAULT_DATABASE",
     "POSTGRES_URL_ENV",
     "RESUMING_SECONDS_ENV",
     "DataApiApp",

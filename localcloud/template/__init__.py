@@ -23,7 +23,7 @@ def load_app(
     template_path: Path,
     *,
     region: str = "us-east-1",
-    stack_name: str = "commerce-local",
+    stack_name: str = "localcloud",
     parameter_overrides: dict[str, str] | None = None,
 ) -> LocalApp:
     """The app `template_path` describes, read offline: nothing is created, ids are deterministic."""

@@ -169,7 +169,7 @@ def build_schedules_and_rules(
 def _schedule_expression(props: Mapping[str, Any], where: tuple[str, ...]) -> str:
     """The ScheduleExpression, checked now: one the scheduler cannot run fails the load, as a deploy would fail."""
     # Imported here: only templates with schedules need the expression grammar (and croniter).
-    from localcloud.event_sources.schedule_expressions import InvalidScheduleExpression, parse_schedule
+    from localcloud.schedule_expressions import InvalidScheduleExpression, parse_schedule
 
     expression = str(props.get("ScheduleExpression", ""))
     try:

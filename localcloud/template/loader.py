@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote
 import boto3
 import yaml
 
-from localcloud.cfn_yaml import load_cfn_yaml
+from localcloud.template.cfn_yaml import load_cfn_yaml
 from localcloud.template.errors import LocalCloudTemplateError, location_of
 from localcloud.template.intrinsics import Resolver
 
@@ -79,7 +79,7 @@ def load_stack(
     *,
     region: str = "us-east-1",
     account_id: str = DEFAULT_ACCOUNT_ID,
-    stack_name: str = "commerce-local",
+    stack_name: str = "localcloud",
     parameter_overrides: dict[str, str] | None = None,
 ) -> Stack:
     """Parse, validate the parameters of, and SAM-transform the template at `template_path`."""

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from localcloud.cloud import LocalCloud
-from localcloud.lambda_runtime import LogSink
+from localcloud.lambda_service.runtime import LogSink
 from tests.support.event_sources import running_edge
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -165,11 +165,12 @@ def _run_project(project: ThrowawayProject) -> ThrowawayProject:
 def test_run_writes_outputs_seeds_demo_data_and_stops_cleanly_on_sigterm(
     throwaway_project: ThrowawayProject, state: Path
 ) -> None:
-    # Given a project and `localcloud run` on free ports, its output in a file (a pipe nobody reads could fill up)
+    # Given a project and `devcloud run` (the local cloud with this app's glue, as `make run`) on free ports,
+    # its output in a file (a pipe nobody reads could fill up)
     project = _run_project(throwaway_project)
     log = log_of(state).open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "localcloud", "--project-dir", str(project.root), "--state-dir", str(state),
+        [sys.executable, "-m", "devcloud", "--project-dir", str(project.root), "--state-dir", str(state),
          "run", "--port", "0", "--edge-port", "0"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from localcloud.http_api import MAX_REQUEST_BODY_BYTES
-from localcloud.lambda_runtime import FunctionError, FunctionThrottled
+from localcloud.lambda_service.runtime import FunctionError, FunctionThrottled
 from tests.localcloud.http_api_support import RecordingInvoke, client_for, json_body, route
 
 pytestmark = pytest.mark.localcloud

@@ -94,8 +94,8 @@ def test_data_survives_a_restart_and_stop_leaves_no_process(data_dir: Path) -> N
 
 
 def test_start_answers_the_application_database_on_localhost(data_dir: Path) -> None:
-    # Given a server on a port chosen by the system
-    with EmbeddedPostgres(data_dir) as server:
+    # Given a server on a port chosen by the system, for the application's database
+    with EmbeddedPostgres(data_dir, database="commerce") as server:
         # When its conninfo is read
         params = conninfo_to_dict(server.conninfo)
 

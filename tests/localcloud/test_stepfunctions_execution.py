@@ -15,8 +15,7 @@ from botocore.exceptions import ClientError
 from moto.core.config import default_user_config
 
 from localcloud.edge import EdgeApp
-from localcloud.event_sources import enable_stepfunctions_execution
-from localcloud.event_sources.timescale import stepfunctions_time_scale
+from localcloud.stepfunctions import enable_stepfunctions_execution, stepfunctions_time_scale
 from tests.support.event_sources import ACCOUNT_ID, client, running_edge, unique
 from tests.support.waiting import wait_until
 

@@ -84,10 +84,10 @@ def log_of(state_dir: Path) -> Path:
 
 
 def run_local_cloud(*extra_args: str) -> Iterator[RunningCloud]:
-    """Start `python -m localcloud run` on free ports; yield once outputs.json exists; stop it with SIGTERM."""
+    """Start `python -m devcloud run` (as `make run` does) on free ports; yield once outputs.json exists; SIGTERM it."""
     with state_directory() as state_dir:
         command = [
-            sys.executable, "-m", "localcloud", "--state-dir", str(state_dir),
+            sys.executable, "-m", "devcloud", "--state-dir", str(state_dir),
             "run", "--port", "0", "--edge-port", "0", *extra_args,
         ]  # fmt: skip
         with log_of(state_dir).open("wb") as log:

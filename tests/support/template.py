@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from localcloud.cfn_yaml import load_template_file
+from localcloud.template.cfn_yaml import load_template_file
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

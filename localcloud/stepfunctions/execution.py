@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import requests
 from moto.core.config import default_user_config
 
-from localcloud.event_sources.timescale import set_stepfunctions_time_scale, stepfunctions_time_scale
+from localcloud.stepfunctions.time_scale import set_stepfunctions_time_scale, stepfunctions_time_scale
 
 
 def enable_stepfunctions_execution(edge_url: str, *, time_scale: float = 1.0) -> Callable[[], None]:

@@ -2,7 +2,7 @@
 
 The local cloud's main process is multithreaded (servers, pollers), and forking a multithreaded
 process is unsafe, so it never forks. It starts one single-threaded zygote
-(`python -m localcloud.lambda_worker --zygote FD PARENT_PID`) that imports what every function
+(`python -m localcloud.lambda_service.worker --zygote FD PARENT_PID`) that imports what every function
 imports (boto3, Powertools, pydantic, ...) once, freezes the garbage collector so those pages stay
 shared, and forks a worker per request of the main process. A worker then becomes one execution
 environment of one function, as Lambda's would be:
@@ -435,7 +435,7 @@ class Zygote:
                 sys.executable,
                 "-u",
                 "-m",
-                "localcloud.lambda_worker",
+                "localcloud.lambda_service.worker",
                 "--zygote",
                 str(theirs.fileno()),
                 str(os.getpid()),
@@ -501,4 +501,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--zygote":
         zygote_main(int(sys.argv[2]), int(sys.argv[3]))
     else:
-        sys.exit("usage: python -m localcloud.lambda_worker --zygote CONTROL_FD PARENT_PID")
+        sys.exit("usage: python -m localcloud.lambda_service.worker --zygote CONTROL_FD PARENT_PID")

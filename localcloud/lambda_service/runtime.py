@@ -1,6 +1,6 @@
 """The local Lambda service: runs each function's handler in warm worker processes, as Lambda does.
 
-Workers are forked by one zygote process (`localcloud.lambda_worker`), never by this multithreaded
+Workers are forked by one zygote process (`localcloud.lambda_service.worker`), never by this multithreaded
 process. Per function there is a pool of workers:
 
 - a worker starts on the first invocation that finds none idle (init = importing the handler), is
@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from localcloud.aws import LOCAL_ACCESS_KEY, arn_service, edge_client, queue_url_from_arn
-from localcloud.lambda_worker import WorkerGone, WorkerHandle, Zygote, ZygoteStopped
+from localcloud.lambda_service.worker import WorkerGone, WorkerHandle, Zygote, ZygoteStopped
 from localcloud.model import LambdaFunction, find_function
 from localcloud.usage import Usage
 

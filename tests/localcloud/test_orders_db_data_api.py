@@ -104,7 +104,7 @@ def postgres() -> Iterator[EmbeddedPostgres]:
     # its data directory, and each pytest start (another xdist worker, another session) resets that one to 0700.
     base = Path(tempfile.mkdtemp(prefix="localcloud-data-api-"))
     try:
-        with EmbeddedPostgres(base / "postgres") as server:
+        with EmbeddedPostgres(base / "postgres", database="commerce") as server:
             yield server
     finally:
         shutil.rmtree(base, ignore_errors=True)

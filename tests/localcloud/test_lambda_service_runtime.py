@@ -18,8 +18,8 @@ import psutil
 import pytest
 
 from localcloud.cloud import LocalCloud
-from localcloud.lambda_runtime import FunctionError, FunctionThrottled
-from localcloud.lambda_worker import Zygote, ZygoteStopped
+from localcloud.lambda_service.runtime import FunctionError, FunctionThrottled
+from localcloud.lambda_service.worker import Zygote, ZygoteStopped
 from localcloud.template import LocalCloudTemplateError
 from tests.localcloud.conftest import LogLines, ThrowawayProject, unique_stack_name
 from tests.support.waiting import wait_until
@@ -165,7 +165,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, logs: LogLines) -> Iterator[
         stack_name=unique_stack_name(),
         services=[],
         consumers=[],
-        seed=False,
         default_concurrency=2,
         # Lambda's async retry delays (1 and 2 minutes) compressed to milliseconds.
         time_scale=1000.0,
@@ -392,7 +391,7 @@ def test_stopping_the_runtime_leaves_no_worker_or_zygote_behind(
     throwaway_project.function("One", "import os\ndef handler(e, c):\n    return os.getpid()\n")
     throwaway_project.function("Two", "import os\ndef handler(e, c):\n    return os.getpid()\n")
     throwaway_project.write()
-    cloud = start_local_cloud(throwaway_project.root, seed=False)
+    cloud = start_local_cloud(throwaway_project.root)
     zygote = cloud.runtime.zygote_pid
     assert zygote is not None
     pids = {cloud.invoke("One", {}), cloud.invoke("Two", {}), zygote}
@@ -455,7 +454,7 @@ def test_reset_empties_the_state_directory_before_starting(
     throwaway_project.write()
 
     # When the local cloud starts with reset
-    cloud = start_local_cloud(throwaway_project.root, state_dir=state, reset=True, seed=False)
+    cloud = start_local_cloud(throwaway_project.root, state_dir=state, reset=True)
 
     # Then the old state is gone and the new outputs are there
     assert not (state / "left-over").exists()

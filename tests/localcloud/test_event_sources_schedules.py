@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from localcloud.event_sources import EventSources, time_scale_from_env
-from localcloud.event_sources.schedule_expressions import InvalidScheduleExpression, parse_schedule
-from localcloud.event_sources.timescale import InvalidTimeScale, ScaledClock
+from localcloud.event_sources import EventSources
 from localcloud.model import Schedule, Target
+from localcloud.schedule_expressions import InvalidScheduleExpression, parse_schedule
+from localcloud.timescale import InvalidTimeScale, ScaledClock, time_scale_from_env
 from tests.support.event_sources import (
     ACCOUNT_ID,
     REGION,

@@ -8,10 +8,10 @@ from typing import Any
 import boto3
 import pytest
 
+from devcloud.demo_data import DEMO_CATALOG, DEMO_USERS, seed_catalog, seed_users
 from localcloud.edge import EdgeApp
 from localcloud.model import LocalApp
 from localcloud.provision import provision
-from localcloud.seed import DEMO_CATALOG, DEMO_USERS, seed_catalog, seed_users
 from localcloud.server import BackgroundServer
 from localcloud.template import load_stack
 from tests.localcloud.conftest import ThrowawayProject, unique_stack_name

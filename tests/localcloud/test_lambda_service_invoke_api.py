@@ -58,7 +58,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     project.function("Hold", HOLD, timeout=60, reserved_concurrency=1)
     project.write()
     with LocalCloud(
-        root, state_dir=root / ".localcloud", stack_name=unique_stack_name(), services=[], consumers=[], seed=False
+        root, state_dir=root / ".localcloud", stack_name=unique_stack_name(), services=[], consumers=[]
     ) as local:
         yield local
 

@@ -1,5 +1,8 @@
 """Demo data for a local run: a small catalog with stock, and Cognito users to sign in with.
 
+`DemoData` (glue) seeds them into the stack's `CommerceTableName` table and `UserPoolId` pool (its outputs)
+once the stack runs, and adds the `DemoUsers` output and the banner's lines for them.
+
 The catalog goes in through the project's own catalog and stock adapters (the same writes the
 admin endpoints make), so it follows the table's item layout by construction. Product ids are
 derived from the product names, so seeding again finds the products there and changes nothing:
@@ -23,6 +26,7 @@ from commerce.domain.catalog.errors import ProductChanged, SkuExists
 from commerce.domain.catalog.models import ProductSpec, VariantSpec
 from commerce.domain.catalog.service import create_product
 from commerce.domain.money import Money
+from localcloud.context import CloudContext
 
 _DEMO_NAMESPACE = uuid.UUID("6f1c2d8e-4b7a-4f0e-9a53-2c1d7e9b8a40")
 
@@ -152,3 +156,27 @@ def seed_users(cognito_client: Any, user_pool_id: str) -> list[dict[str, Any]]:
                 existing_groups.add(group)
             cognito_client.admin_add_user_to_group(UserPoolId=user_pool_id, Username=user.username, GroupName=group)
     return [user.to_json() for user in DEMO_USERS]
+
+
+class DemoData:
+    """Seeds the demo catalog and users (unless `seed` is False: then `DemoUsers` is empty)."""
+
+    def __init__(self, *, seed: bool = True) -> None:
+        self._seed = seed
+
+    def start(self, cloud: CloudContext) -> None:
+        users: list[dict[str, Any]] = []
+        outputs = cloud.app.outputs
+        table, pool = outputs.get("CommerceTableName"), outputs.get("UserPoolId")
+        if self._seed and table:
+            seed_catalog(cloud.client("dynamodb"), table)
+        if self._seed and pool:
+            users = seed_users(cloud.client("cognito-idp"), pool)
+        cloud.output_overrides["DemoUsers"] = users
+        for index, user in enumerate(users):
+            groups = f"  (groups: {', '.join(user['groups'])})" if user["groups"] else ""
+            label = "Demo users     " if index == 0 else "               "
+            cloud.notes.append(f"{label}{user['username']} / {user['password']}{groups}")
+
+    def stop(self) -> None:
+        pass  # the data stays: seeding again finds it there

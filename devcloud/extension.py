@@ -1,0 +1,19 @@
+"""The glue as the local cloud's CLI takes it (`localcloud.context.Extension`)."""
+
+from __future__ import annotations
+
+from devcloud.demo_data import DemoData
+from devcloud.payments import PaymentsApiUrlParameter, PaymentsWebhookRegistration
+from localcloud.context import Component
+
+STACK_NAME = "commerce-local"
+
+
+class DevCloud:
+    stack_name = STACK_NAME
+
+    def services(self) -> list[Component]:
+        return [PaymentsApiUrlParameter()]
+
+    def glue(self, *, demo_data: bool) -> list[Component]:
+        return [PaymentsWebhookRegistration(), DemoData(seed=demo_data)]
