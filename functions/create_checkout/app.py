@@ -24,12 +24,7 @@ from commerce.adapters.queues import SqsCheckoutQueue
 from commerce.api.http import create_app, json_response, parse_body
 from commerce.api.identity import StorefrontSettings, caller
 from commerce.domain.carts.service import CartService
-from commerce.domain.checkout.admission_errors import (
-    IDEMPOTENCY_KEY_HEADER,
-    Busy,
-    IdempotencyKeyReused,
-    RequestInProgress,
-)
+from commerce.domain.checkout.errors import IDEMPOTENCY_KEY_HEADER, Busy, IdempotencyKeyReused, RequestInProgress
 from commerce.domain.checkout.schemas import CreateCheckoutRequest, idempotency_key
 from commerce.domain.checkout.service import (
     AdmissionPolicy,

@@ -42,8 +42,9 @@ from commerce.adapters.dynamodb.sessions import (
 from commerce.domain.carts.errors import CartVersionConflict
 from commerce.domain.carts.models import Cart, CartLine, CartOwner, CatalogSku, OwnerKind
 from commerce.domain.carts.service import CustomerBinding, Snapshot
+from commerce.domain.clock import parse_rfc3339, rfc3339
 from commerce.domain.money import Money
-from commerce.domain.sessions.models import Session, parse_rfc3339, rfc3339
+from commerce.domain.sessions.models import Session
 from commerce.observability import logger
 
 if TYPE_CHECKING:

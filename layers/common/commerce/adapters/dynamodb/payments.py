@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_attrs
 from commerce.adapters.dynamodb.inventory import Backoff, cancellation_reasons, only_contention
 from commerce.adapters.dynamodb.keys import payment_task_key, sku_key, webhook_event_key
+from commerce.domain.clock import rfc3339, utc_now
 from commerce.domain.errors import Conflict
 from commerce.domain.inventory.errors import StockInconsistent
 from commerce.domain.inventory.models import MAX_RESERVATION_LINES, ReservationLine
 from commerce.domain.payments.models import PaymentOutcome, PaymentRecord, Refund
-from commerce.domain.sessions.models import rfc3339, utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_attrs
 from commerce.adapters.dynamodb.keys import session_key
-from commerce.domain.sessions.models import Session, parse_rfc3339, rfc3339
+from commerce.domain.clock import parse_rfc3339, rfc3339
+from commerce.domain.sessions.models import Session
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

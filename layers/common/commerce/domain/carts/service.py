@@ -29,8 +29,9 @@ from commerce.domain.carts import rules
 from commerce.domain.carts.errors import CartChangedConcurrently, CartVersionConflict
 from commerce.domain.carts.models import Cart, CartLimits, CartOwner, CatalogSku, OwnerKind, PricedCart
 from commerce.domain.carts.pricing import Catalog, price_cart
+from commerce.domain.clock import Clock, utc_now
 from commerce.domain.errors import Unauthenticated
-from commerce.domain.sessions.models import Clock, Credentials, Session, SessionPolicy, utc_now
+from commerce.domain.sessions.models import Credentials, Session, SessionPolicy
 from commerce.domain.sessions.service import authenticate
 
 # A merged guest cart is replaced by an empty tombstone rather than deleted, so that a guest write that

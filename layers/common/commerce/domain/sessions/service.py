@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from commerce.domain.clock import Clock, utc_now
 from commerce.domain.errors import Unauthenticated
-from commerce.domain.sessions.models import Clock, NewSession, Session, SessionPolicy, utc_now
+from commerce.domain.sessions.models import NewSession, Session, SessionPolicy
 from commerce.domain.sessions.tokens import INVALID_TOKEN_DETAIL, SessionToken, issue_token
 
 
