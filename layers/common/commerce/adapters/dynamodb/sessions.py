@@ -82,6 +82,14 @@ class DynamoSessionRepository:
         self._table_name = table_name
         self._client = client
 
+    def get(self, session_id: str) -> Session | None:
+        """The stored session, or None: a `SessionReader` (strongly consistent, as the cart store's read was)."""
+        response = self._client().get_item(
+            TableName=self._table_name, Key=to_attrs(session_key(session_id)), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return session_from_attrs(item) if item else None
+
     def create(self, session: Session) -> None:
         # 128 random bits never collide in practice; the condition makes sure a collision could not
         # silently take over someone else's session.

@@ -37,10 +37,8 @@ from commerce.domain.inventory.ports import StockLedger
 from commerce.domain.inventory.service import release_reservation, reserve_stock
 from commerce.domain.orders.models import OrderLine, OrderOwner, ShippingAddress, new_order_id, order_clock
 from commerce.domain.orders.owners import owner_of
-from commerce.domain.sessions.models import Credentials, Session
-from commerce.domain.sessions.service import authenticate
-
-SessionReader = Callable[[str], Session | None]
+from commerce.domain.sessions.models import Credentials
+from commerce.domain.sessions.service import SessionReader, authenticate
 
 
 class CartReader(Protocol):
