@@ -3,7 +3,6 @@ went through anyway; the stock returned; the order CANCELLED; the checkout FAILE
 `PaymentFailed` or `CheckoutExpired` on the bus. Safe to run again: see commerce.domain.checkout.saga.
 """
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,7 +14,7 @@ from commerce.adapters.orders_db.orders import order_repository
 from commerce.adapters.orders_db.settings import OrdersDbSettings
 from commerce.adapters.payments import PaymentsSettings, StripePayments
 from commerce.domain.checkout.saga import compensate_checkout
-from commerce.observability import logger, metrics, tracer
+from commerce.observability import count, logger, metrics, tracer
 from commerce.settings import load_settings
 
 
@@ -69,8 +68,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         extra={"error": task.error.error, "status": checkout.status.value if checkout else None},
     )
     metrics.add_dimension(name="reason", value=failure.code.value if failure else "NONE")
-    metrics.add_metric(name="CheckoutFailed", unit=MetricUnit.Count, value=1)
-    if compensated.refunded:
-        metrics.add_metric(name="PaymentRefunded", unit=MetricUnit.Count, value=1)
-    metrics.flush_metrics()
+    count("CheckoutFailed", *(["PaymentRefunded"] if compensated.refunded else []))
     return {"status": checkout.status.value if checkout else None, "fault": compensated.fault}

@@ -3,7 +3,6 @@ reservation committed, the bought lines out of the cart, `OrderPlaced` on the bu
 Safe to run again: see commerce.domain.checkout.saga.
 """
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,7 +15,7 @@ from commerce.adapters.orders_db.orders import order_repository
 from commerce.adapters.orders_db.settings import OrdersDbSettings
 from commerce.api.identity import SessionSettings
 from commerce.domain.checkout.saga import complete_checkout
-from commerce.observability import logger, metrics, tracer
+from commerce.observability import count, logger, tracer
 from commerce.settings import load_settings
 
 
@@ -56,6 +55,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if completed.order is not None:
         if not completed.cart_emptied:
             logger.warning("the bought lines were left in the cart")
-        metrics.add_metric(name="CheckoutCompleted", unit=MetricUnit.Count, value=1)
-        metrics.flush_metrics()
+        count("CheckoutCompleted")
     return {"status": completed.checkout.status.value}

@@ -5,8 +5,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from commerce.adapters.dynamodb.carts import DynamoCartStore
 from commerce.adapters.dynamodb.checkouts import DynamoDbCheckouts
+from commerce.adapters.dynamodb.sessions import DynamoSessionRepository
 from commerce.api.http import create_app, json_response
 from commerce.api.identity import StorefrontSettings, caller
 from commerce.domain.checkout.service import get_own_checkout, identify_owner
@@ -15,7 +15,7 @@ from commerce.observability import logger, tracer
 from commerce.settings import load_settings
 
 settings = load_settings(StorefrontSettings)
-sessions = DynamoCartStore(settings.table_name)
+sessions = DynamoSessionRepository(settings.table_name)
 checkouts = DynamoDbCheckouts(settings.table_name)
 customers = settings.customer_verifier()
 app = create_app()
@@ -25,7 +25,7 @@ app = create_app()
 @tracer.capture_method
 def get_checkout(checkout_id: str) -> Response[str]:
     who = caller(app, customers)
-    owner = identify_owner(who, lambda session_id: sessions.load(session_id, (), ()).session, order_clock())
+    owner = identify_owner(who, sessions.get, order_clock())
     return json_response(200, get_own_checkout(checkouts, owner, checkout_id).to_json())
 
 

@@ -6,7 +6,6 @@ a body that does not verify answers 400 BAD_SIGNATURE. What each event changes: 
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
@@ -18,7 +17,7 @@ from commerce.adapters.secrets import secret_string
 from commerce.adapters.workflows import StepFunctionsTaskTokens
 from commerce.api.http import create_app, json_response, raw_body
 from commerce.domain.payments.webhooks import WebhookDeps, handle_payment_event
-from commerce.observability import logger, metrics, tracer
+from commerce.observability import count, logger, metrics, tracer
 from commerce.settings import load_settings
 
 
@@ -52,8 +51,7 @@ def receive_payment_event() -> Response[str]:
     result = handle_payment_event(deps, event)
     logger.info("payment event handled", extra={"event_type": event.type, "result": result.value})
     metrics.add_dimension(name="result", value=result.value)
-    metrics.add_metric(name="PaymentEventHandled", unit=MetricUnit.Count, value=1)
-    metrics.flush_metrics()
+    count("PaymentEventHandled")
     return json_response(200, {"received": True})
 
 

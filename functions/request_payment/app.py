@@ -4,7 +4,6 @@ and return. The task stays open until the payment webhook reports the outcome (o
 Safe to run again: see commerce.domain.checkout.saga.
 """
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,7 +14,7 @@ from commerce.adapters.orders_db.settings import OrdersDbSettings
 from commerce.adapters.payments import PaymentsSettings, StripePayments
 from commerce.adapters.workflows import StepFunctionsTaskTokens
 from commerce.domain.checkout.saga import request_payment
-from commerce.observability import logger, metrics, tracer
+from commerce.observability import count, logger, tracer
 from commerce.settings import load_settings
 
 
@@ -52,6 +51,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         tasks=tasks,
     )
     logger.info("payment requested", extra={"intent_id": requested.record.intent_id})
-    metrics.add_metric(name="PaymentRequested", unit=MetricUnit.Count, value=1)
-    metrics.flush_metrics()
+    count("PaymentRequested")
     return {"status": requested.checkout.status.value, "intentId": requested.record.intent_id}

@@ -11,11 +11,11 @@ import pytest
 
 from commerce.adapters.dynamodb.catalog import DynamoDbCatalog
 from commerce.domain.catalog.errors import ProductChanged
-from commerce.domain.catalog.memory import InMemoryCatalog
 from commerce.domain.catalog.models import CatalogPosition, ProductCriteria, ProductRecord, ProductSpec, VariantSpec
 from commerce.domain.catalog.ports import CatalogRepository
 from commerce.domain.catalog.service import create_product, get_product, list_products, replace_product
 from commerce.domain.money import Money
+from tests.support.fakes.catalog import InMemoryCatalog
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
+from commerce.domain.checkout.errors import CheckoutCannotComplete
 from commerce.domain.checkout.models import CheckoutStatus, FailureCode
-from commerce.domain.checkout.saga import CheckoutCannotComplete
 from commerce.domain.inventory.models import ReservationStatus
 from commerce.domain.orders.models import OrderStatus
 from commerce.domain.payments.errors import PaymentProviderUnavailable

@@ -17,7 +17,6 @@ from commerce.adapters.dynamodb.catalog import DynamoDbCatalog
 from commerce.adapters.dynamodb.client import from_attrs, to_attrs
 from commerce.adapters.dynamodb.inventory import RESERVATION_RETENTION, DynamoDbStockLedger
 from commerce.adapters.dynamodb.keys import reservation_key, sku_key
-from commerce.domain.catalog.memory import InMemoryCatalog
 from commerce.domain.catalog.models import ProductSpec, VariantSpec
 from commerce.domain.catalog.ports import CatalogRepository
 from commerce.domain.catalog.service import create_product, replace_product
@@ -30,7 +29,6 @@ from commerce.domain.inventory.errors import (
     ReservationNotFound,
     SkuNotFound,
 )
-from commerce.domain.inventory.memory import InMemoryStockLedger
 from commerce.domain.inventory.models import ReservationLine, ReservationStatus
 from commerce.domain.inventory.ports import StockLedger
 from commerce.domain.inventory.service import (
@@ -41,6 +39,8 @@ from commerce.domain.inventory.service import (
     set_on_hand,
 )
 from commerce.domain.money import Money
+from tests.support.fakes.catalog import InMemoryCatalog
+from tests.support.fakes.inventory import InMemoryStockLedger
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from commerce.domain.catalog.errors import ProductChanged, ProductNotFound, SkuExists
-from commerce.domain.catalog.memory import InMemoryCatalog
 from commerce.domain.catalog.models import (
     MAX_VARIANTS,
     CatalogPosition,
@@ -27,6 +26,7 @@ from commerce.domain.catalog.service import (
 from commerce.domain.catalog.views import admin_product, public_product
 from commerce.domain.errors import ErrorCode, ValidationFailed
 from commerce.domain.money import Money
+from tests.support.fakes.catalog import InMemoryCatalog
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 _ids = itertools.count(1)

@@ -11,9 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from commerce.domain.carts.models import PricedCart, PricedLine
-from commerce.domain.checkout.admission_errors import AttemptAbandoned, Busy, CartEmpty, IdempotencyKeyReused
-from commerce.domain.checkout.errors import CheckoutNotFound
-from commerce.domain.checkout.memory import InMemoryCheckoutQueue, InMemoryCheckouts
+from commerce.domain.checkout.errors import AttemptAbandoned, Busy, CartEmpty, CheckoutNotFound, IdempotencyKeyReused
 from commerce.domain.checkout.models import Checkout, CheckoutStatus, checkout_id_for
 from commerce.domain.checkout.service import (
     AdmissionPolicy,
@@ -26,13 +24,14 @@ from commerce.domain.checkout.service import (
 )
 from commerce.domain.errors import ErrorCode, Unauthenticated
 from commerce.domain.inventory.errors import OutOfStock
-from commerce.domain.inventory.memory import InMemoryStockLedger, SkuRecord
 from commerce.domain.inventory.models import ReservationLine, ReservationStatus
 from commerce.domain.inventory.service import release_reservation, reserve_stock
 from commerce.domain.money import Money
 from commerce.domain.orders.models import OrderOwner, ShippingAddress
 from commerce.domain.sessions.models import Credentials, Session
 from commerce.domain.sessions.tokens import issue_token
+from tests.support.fakes.checkout import InMemoryCheckoutQueue, InMemoryCheckouts
+from tests.support.fakes.inventory import InMemoryStockLedger, SkuRecord
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 POLICY = AdmissionPolicy(reservation_ttl=timedelta(minutes=30), max_queue_depth=100, busy_retry_after_seconds=7)

@@ -19,17 +19,17 @@ from commerce.domain.checkout.admission import (
     checkout_message,
     parse_checkout_message,
 )
-from commerce.domain.checkout.admission_errors import IdempotencyKeyRequired
-from commerce.domain.checkout.memory import InMemoryCheckouts, InMemoryWorkflow
+from commerce.domain.checkout.errors import IdempotencyKeyRequired
 from commerce.domain.checkout.models import Checkout, CheckoutStatus, FailureCode, checkout_id_for
 from commerce.domain.checkout.schemas import CreateCheckoutRequest, idempotency_key
 from commerce.domain.checkout.upkeep import release_expired_reservations
 from commerce.domain.errors import ValidationFailed
-from commerce.domain.inventory.memory import InMemoryStockLedger, SkuRecord
 from commerce.domain.inventory.models import ReservationLine, ReservationStatus
 from commerce.domain.inventory.service import reserve_stock
 from commerce.domain.money import Money
 from commerce.domain.orders.models import OrderLine, OrderOwner, ShippingAddress
+from tests.support.fakes.checkout import InMemoryCheckouts, InMemoryWorkflow
+from tests.support.fakes.inventory import InMemoryStockLedger, SkuRecord
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 ADDRESS = {

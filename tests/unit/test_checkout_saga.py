@@ -13,35 +13,34 @@ import pytest
 from commerce.domain.carts.errors import CartVersionConflict
 from commerce.domain.carts.models import Cart, CartLine, CartOwner, CatalogSku
 from commerce.domain.carts.service import CustomerBinding, Snapshot
-from commerce.domain.checkout.memory import InMemoryCheckouts
+from commerce.domain.checkout.errors import CheckoutCannotComplete, CheckoutClosed
 from commerce.domain.checkout.models import Checkout, CheckoutStatus, FailureCode
 from commerce.domain.checkout.saga import (
     CHECKOUT_EXPIRED,
     ORDER_PLACED,
     PAYMENT_FAILED,
-    CheckoutCannotComplete,
-    CheckoutClosed,
     compensate_checkout,
     complete_checkout,
     failure_for,
     remove_bought_lines,
     request_payment,
 )
-from commerce.domain.inventory.memory import InMemoryStockLedger, SkuRecord
 from commerce.domain.inventory.models import ReservationLine
 from commerce.domain.money import Money
-from commerce.domain.orders.memory import InMemoryOrderRepository
 from commerce.domain.orders.models import OrderLine, OrderOwner, OrderStatus, ShippingAddress
 from commerce.domain.orders.service import get_order
 from commerce.domain.payments.errors import PaymentProviderUnavailable
-from commerce.domain.payments.memory import (
+from commerce.domain.payments.models import PAYMENT_DECLINED_ERROR, PaymentOutcome
+from commerce.domain.sessions.models import Session, SessionPolicy
+from tests.support.fakes.checkout import InMemoryCheckouts
+from tests.support.fakes.inventory import InMemoryStockLedger, SkuRecord
+from tests.support.fakes.orders import InMemoryOrderRepository
+from tests.support.fakes.payments import (
     InMemoryEvents,
     InMemoryPaymentProvider,
     InMemoryPaymentRecords,
     InMemoryTaskTokens,
 )
-from commerce.domain.payments.models import PAYMENT_DECLINED_ERROR, PaymentOutcome
-from commerce.domain.sessions.models import Session, SessionPolicy
 
 NOW = datetime(2026, 11, 22, 10, 0, 0, 123456, tzinfo=UTC)
 ADDRESS = ShippingAddress(name="Ada Lovelace", line1="12 Analytical St", city="London", postal_code="N1", country="GB")

@@ -18,7 +18,6 @@ from commerce.domain.inventory.errors import (
     ReservationNotFound,
     SkuNotFound,
 )
-from commerce.domain.inventory.memory import InMemoryStockLedger, SkuRecord
 from commerce.domain.inventory.models import MAX_ON_HAND, MAX_RESERVATION_LINES, ReservationLine, ReservationStatus
 from commerce.domain.inventory.service import (
     commit_reservation,
@@ -28,6 +27,7 @@ from commerce.domain.inventory.service import (
     set_on_hand,
 )
 from commerce.domain.money import Money
+from tests.support.fakes.inventory import InMemoryStockLedger, SkuRecord
 
 EXPIRES = datetime(2026, 11, 22, 10, 15, tzinfo=UTC)
 

@@ -17,7 +17,6 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from commerce.domain.orders.errors import InvalidTransition
 from commerce.domain.orders.lifecycle import FINAL_STATUSES, TRANSITIONS, status_changes
-from commerce.domain.orders.memory import InMemoryOrderRepository
 from commerce.domain.orders.models import ORDER_CREATED, Order, OrderAction, OrderStatus
 from commerce.domain.orders.service import (
     apply_action,
@@ -25,6 +24,7 @@ from commerce.domain.orders.service import (
     create_order,
     fulfill_order,
 )
+from tests.support.fakes.orders import InMemoryOrderRepository
 from tests.support.orders import SteppingClock, new_order
 
 

@@ -15,7 +15,6 @@ from commerce.domain.orders.errors import (
     OrderIdTaken,
     OrderNotFound,
 )
-from commerce.domain.orders.memory import InMemoryOrderRepository
 from commerce.domain.orders.models import (
     Order,
     OrderEvent,
@@ -39,6 +38,7 @@ from commerce.domain.orders.service import (
     record_refund,
     search_orders,
 )
+from tests.support.fakes.orders import InMemoryOrderRepository
 from tests.support.orders import T0, SteppingClock, address, minutes, new_order
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from commerce.domain.checkout.models import CheckoutStatus
 from commerce.domain.payments.errors import PaymentProviderUnavailable
-from commerce.domain.payments.memory import InMemoryWebhookLog
 from commerce.domain.payments.models import PAYMENT_DECLINED_ERROR, PaymentEvent, PaymentOutcome
 from commerce.domain.payments.webhooks import WebhookDeps, WebhookResult, handle_payment_event
+from tests.support.fakes.payments import InMemoryWebhookLog
 from tests.unit.test_checkout_saga import Shop
 
 _event_ids = itertools.count(1)

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from commerce.domain.clock import rfc3339
 from commerce.domain.errors import ErrorCode, Unauthenticated
-from commerce.domain.sessions.models import Session, SessionPolicy, rfc3339
+from commerce.domain.sessions.models import Session, SessionPolicy
 from commerce.domain.sessions.service import authenticate, create_session
 from commerce.domain.sessions.tokens import SessionToken, issue_token, parse_token, token_hash
 

@@ -1,4 +1,5 @@
-"""Powertools Logger (JSON), Tracer (X-Ray) and Metrics (EMF), one set per function process.
+"""Powertools Logger (JSON), Tracer (X-Ray) and Metrics (EMF), one set per function process, and the one way
+functions count things (`count`, `refusals_counted`).
 
 Functions import these at module level, as Powertools' examples do; service name and metrics
 namespace come from the template's POWERTOOLS_* variables.
@@ -6,9 +7,31 @@ namespace come from the template's POWERTOOLS_* variables.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
 # Only boto calls are traced: patching every library X-Ray knows (requests, httplib, ...) costs cold start.
 tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
+
+
+def count(*names: str, value: int = 1) -> None:
+    """Add `value` to each metric named and flush them now, rather than with @log_metrics, which warns on
+    every request that counts nothing."""
+    for name in names:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metrics.flush_metrics()
+
+
+@contextmanager
+def refusals_counted(metric_by_error: Mapping[type[Exception], str]) -> Iterator[None]:
+    """Count the refusals named (error class -> metric) that leave the block, and let them go on."""
+    try:
+        yield
+    except tuple(metric_by_error) as error:
+        count(next(metric for kind, metric in metric_by_error.items() if isinstance(error, kind)))
+        raise

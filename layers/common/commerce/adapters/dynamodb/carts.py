@@ -23,7 +23,6 @@ would only turn into a failed conditional write and a retry.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -42,15 +41,19 @@ from commerce.adapters.dynamodb.sessions import (
 from commerce.domain.carts.errors import CartVersionConflict
 from commerce.domain.carts.models import Cart, CartLine, CartOwner, CatalogSku, OwnerKind
 from commerce.domain.carts.service import CustomerBinding, Snapshot
+from commerce.domain.clock import parse_rfc3339, rfc3339
 from commerce.domain.money import Money
-from commerce.domain.sessions.models import Session, parse_rfc3339, rfc3339
+from commerce.domain.sessions.models import Session
 from commerce.observability import logger
+from commerce.retry import Backoff
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 UNPROCESSED_RETRIES = 5
+# Unprocessed keys mean throttling: wait 50 ms, 100 ms, ... (no jitter) before asking again, as AWS recommends.
+UNPROCESSED_BACKOFF = Backoff(base_seconds=0.05, jitter=0.0)
 _LOST_RACE = {"ConditionalCheckFailed", "TransactionConflict"}
 
 
@@ -232,4 +235,4 @@ class DynamoCartStore:
                 if attempt == UNPROCESSED_RETRIES:
                     raise RuntimeError("DynamoDB left keys unprocessed after retries (throttled)")
                 # Unprocessed keys mean throttling: back off before asking again, as AWS recommends.
-                time.sleep(0.05 * 2**attempt)
+                UNPROCESSED_BACKOFF.pause(attempt)

@@ -15,9 +15,9 @@ from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_at
 from commerce.adapters.dynamodb.keys import checkout_key
 from commerce.domain.checkout.errors import CheckoutChanged
 from commerce.domain.checkout.models import Checkout, CheckoutStatus, Failure, Payment
+from commerce.domain.clock import rfc3339
 from commerce.domain.money import Money
 from commerce.domain.orders.models import OrderLine, OrderOwner, ShippingAddress
-from commerce.domain.sessions.models import rfc3339
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -16,13 +16,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_attrs
-from commerce.adapters.dynamodb.inventory import Backoff, cancellation_reasons, only_contention
+from commerce.adapters.dynamodb.inventory import cancellation_reasons, only_contention
 from commerce.adapters.dynamodb.keys import payment_task_key, sku_key, webhook_event_key
+from commerce.domain.clock import rfc3339, utc_now
 from commerce.domain.errors import Conflict
 from commerce.domain.inventory.errors import StockInconsistent
 from commerce.domain.inventory.models import MAX_RESERVATION_LINES, ReservationLine
 from commerce.domain.payments.models import PaymentOutcome, PaymentRecord, Refund
-from commerce.domain.sessions.models import rfc3339, utc_now
+from commerce.retry import Backoff
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -40,13 +41,17 @@ _IDENTITY_NAMES = {
 }
 
 
+# As the stock ledger's transactions back off: they collide on the same SKU items.
+TRANSACTION_BACKOFF = Backoff(attempts=6, base_seconds=0.025, cap_seconds=0.5)
+
+
 class DynamoDbPaymentRecords:
     """`PaymentRecords` of commerce.domain.payments."""
 
     def __init__(self, table_name: str, client: DynamoDBClient | None = None, backoff: Backoff | None = None) -> None:
         self.table_name = table_name
         self._client = client
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or TRANSACTION_BACKOFF
 
     @property
     def client(self) -> DynamoDBClient:

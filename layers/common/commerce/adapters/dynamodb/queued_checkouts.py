@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from commerce.adapters.dynamodb.checkouts import QUEUED_CHECKOUT_SHARDS, queued_checkouts_partition
 from commerce.adapters.dynamodb.client import dynamodb_client
-from commerce.domain.sessions.models import rfc3339
+from commerce.domain.clock import rfc3339
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_attrs
 from commerce.adapters.dynamodb.keys import session_key
-from commerce.domain.sessions.models import Session, parse_rfc3339, rfc3339
+from commerce.domain.clock import parse_rfc3339, rfc3339
+from commerce.domain.sessions.models import Session
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -80,6 +81,14 @@ class DynamoSessionRepository:
     def __init__(self, table_name: str, client: Callable[[], DynamoDBClient] = dynamodb_client) -> None:
         self._table_name = table_name
         self._client = client
+
+    def get(self, session_id: str) -> Session | None:
+        """The stored session, or None: a `SessionReader` (strongly consistent, as the cart store's read was)."""
+        response = self._client().get_item(
+            TableName=self._table_name, Key=to_attrs(session_key(session_id)), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return session_from_attrs(item) if item else None
 
     def create(self, session: Session) -> None:
         # 128 random bits never collide in practice; the condition makes sure a collision could not

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from commerce.domain.orders.errors import OrdersDatabaseResuming
+from commerce.retry import Backoff
 
 
 class LambdaContextLike(Protocol):
@@ -32,8 +33,7 @@ class ResumeBackoff:
 
     def delay(self, attempt: int, draw: float) -> float:
         """Exponential, capped, with "equal jitter": half fixed, half random (draw in [0, 1))."""
-        ceiling = min(self.max_delay, self.first_delay * 2**attempt)
-        return ceiling / 2 + ceiling / 2 * draw
+        return Backoff(base_seconds=self.first_delay, cap_seconds=self.max_delay, jitter=0.5).delay(attempt, draw)
 
 
 @dataclass

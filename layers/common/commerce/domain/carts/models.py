@@ -8,8 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from commerce.domain.clock import rfc3339
 from commerce.domain.money import Money
-from commerce.domain.sessions.models import rfc3339
 
 # The currency shown for an empty cart's subtotal: ISO 4217's code for "no currency involved", so that
 # `subtotal` keeps the Money shape before the first line decides the cart's currency.

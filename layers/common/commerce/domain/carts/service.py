@@ -18,8 +18,6 @@ refuses the change or when the change leaves the cart as it was.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -29,21 +27,19 @@ from commerce.domain.carts import rules
 from commerce.domain.carts.errors import CartChangedConcurrently, CartVersionConflict
 from commerce.domain.carts.models import Cart, CartLimits, CartOwner, CatalogSku, OwnerKind, PricedCart
 from commerce.domain.carts.pricing import Catalog, price_cart
+from commerce.domain.clock import Clock, utc_now
 from commerce.domain.errors import Unauthenticated
-from commerce.domain.sessions.models import Clock, Credentials, Session, SessionPolicy, utc_now
+from commerce.domain.sessions.models import Credentials, Session, SessionPolicy
 from commerce.domain.sessions.service import authenticate
+from commerce.retry import Backoff
 
 # A merged guest cart is replaced by an empty tombstone rather than deleted, so that a guest write that
 # raced with the merge fails its version condition instead of quietly creating a new guest cart. The
 # race lasts at most one request; the tombstone only has to outlive that.
 TOMBSTONE_LIFETIME = timedelta(hours=1)
 
-RETRY_PAUSE_SECONDS = 0.01
-
-
-def jittered_pause(attempt: int) -> None:
-    """Full jitter, as AWS recommends for optimistic retries: a random pause up to a doubling ceiling."""
-    time.sleep(random.uniform(0, RETRY_PAUSE_SECONDS * 2**attempt))
+# Full jitter, as AWS recommends for optimistic retries: a random pause up to a doubling ceiling.
+jittered_pause = Backoff(base_seconds=0.01).pause
 
 
 @dataclass(frozen=True)

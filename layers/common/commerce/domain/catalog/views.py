@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from commerce.domain.catalog.models import Product, Variant
-from commerce.domain.sessions.models import rfc3339
+from commerce.domain.clock import rfc3339
 
 
 def public_product(product: Product) -> dict[str, Any]:

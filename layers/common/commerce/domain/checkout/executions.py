@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from commerce.domain.checkout.errors import CheckoutNotFound
 from commerce.domain.checkout.models import Checkout
 from commerce.domain.checkout.ports import CheckoutRepository
-from commerce.domain.sessions.models import rfc3339
+from commerce.domain.clock import rfc3339
 
 
 @dataclass(frozen=True)

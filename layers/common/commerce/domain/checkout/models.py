@@ -15,9 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from commerce.domain.clock import rfc3339
 from commerce.domain.money import Money
 from commerce.domain.orders.models import OrderLine, OrderOwner, ShippingAddress
-from commerce.domain.sessions.models import rfc3339
 
 _CHECKOUT_ID_NAMESPACE = uuid.UUID("0f7c53c4-3a7e-4a55-8a3c-7b0d5f3e9b21")
 

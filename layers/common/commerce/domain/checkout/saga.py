@@ -12,7 +12,8 @@
 Step Functions retries steps and the provider repeats webhooks, so every step checks where the checkout,
 order, reservation and payment record already are and does only what is left. Events are published at
 least once (before the status write that ends a step), so consumers deduplicate them by `checkoutId`.
-Error class names are part of the contract with the state machine, which retries or catches by name.
+Error class names are part of the contract with the state machine, which retries or catches by name;
+`FAILURES` decides, by error class, how a caught error ends the checkout (`ERRORS_BY_NAME` reads the names back).
 """
 
 from __future__ import annotations
@@ -25,10 +26,17 @@ from typing import Any
 from commerce.domain.carts.errors import CartVersionConflict
 from commerce.domain.carts.models import CartLine, CartOwner
 from commerce.domain.carts.service import CartStore
-from commerce.domain.checkout.errors import CheckoutChanged
+from commerce.domain.checkout.errors import (
+    CheckoutCannotComplete,
+    CheckoutChanged,
+    CheckoutClosed,
+    CheckoutMissing,
+    PaymentTimedOut,
+)
 from commerce.domain.checkout.models import Checkout, CheckoutStatus, Failure, FailureCode, Payment
 from commerce.domain.checkout.ports import CheckoutRepository
-from commerce.domain.errors import CommerceError, ErrorCode
+from commerce.domain.clock import Clock, utc_now
+from commerce.domain.errors import CommerceError
 from commerce.domain.inventory.errors import ReservationClosed, ReservationNotFound
 from commerce.domain.inventory.models import ReservationLine
 from commerce.domain.inventory.ports import StockLedger
@@ -37,7 +45,7 @@ from commerce.domain.orders.errors import InvalidTransition, OrderNotFound
 from commerce.domain.orders.models import NewOrder, Order, OrderAction, OrderLine, OrderOwner
 from commerce.domain.orders.ports import OrderRepository
 from commerce.domain.orders.service import apply_action, create_order, mark_order_paid
-from commerce.domain.payments.errors import PaymentProviderRejected, PaymentProviderUnavailable
+from commerce.domain.payments.errors import PaymentDeclined, PaymentProviderRejected, PaymentProviderUnavailable
 from commerce.domain.payments.models import (
     PAYMENT_DECLINED_ERROR,
     PROVIDER,
@@ -49,35 +57,15 @@ from commerce.domain.payments.models import (
 from commerce.domain.payments.ports import DomainEvents, PaymentProvider, PaymentRecords, TaskTokens
 from commerce.domain.payments.refunds import refund_unused_payment
 from commerce.domain.payments.webhooks import DECLINED_MESSAGE
-from commerce.domain.sessions.models import Clock, SessionPolicy, utc_now
+from commerce.domain.sessions.models import SessionPolicy
 
 ORDER_PLACED = "OrderPlaced"
 PAYMENT_FAILED = "PaymentFailed"
 CHECKOUT_EXPIRED = "CheckoutExpired"
-TASK_TIMEOUT_ERROR = "States.Timeout"
 ACTOR = "checkout"
 MAX_CHECKOUT_WRITES = 5
 MAX_CART_WRITES = 3
 MAX_MESSAGE_LENGTH = 500
-
-
-class CheckoutClosed(CommerceError):
-    """The checkout is final already (it expired before its workflow started, say): nothing to do for it."""
-
-    code = ErrorCode.CONFLICT
-
-
-class CheckoutCannotComplete(CommerceError):
-    """The payment went through but the checkout cannot be completed (its order or reservation moved on, or
-    its payment is not confirmed): retrying will not change that, so the workflow compensates at once."""
-
-    code = ErrorCode.CONFLICT
-
-
-class CheckoutMissing(CommerceError):
-    """The workflow names a checkout that does not exist (never expected: executions start from records)."""
-
-    code = ErrorCode.NOT_FOUND
 
 
 # ---------------------------------------------------------------------------------------------- step 1
@@ -244,40 +232,58 @@ class FailureDecision:
     fault: bool
 
 
-def failure_for(error: str, cause: str | None) -> FailureDecision:
-    if error == PAYMENT_DECLINED_ERROR:
-        message = (cause or DECLINED_MESSAGE)[:MAX_MESSAGE_LENGTH]
-        return FailureDecision(
-            CheckoutStatus.FAILED, Failure(FailureCode.PAYMENT_DECLINED, message), PAYMENT_FAILED, fault=False
-        )
-    if error == TASK_TIMEOUT_ERROR:
-        return FailureDecision(
-            CheckoutStatus.EXPIRED,
-            Failure(FailureCode.PAYMENT_TIMEOUT, "The payment was not completed in time."),
-            CHECKOUT_EXPIRED,
-            fault=False,
-        )
-    if error == CheckoutClosed.__name__:
-        # Ended before (say, expired by the upkeep before its workflow started): recorded there, not here.
-        return FailureDecision(
-            CheckoutStatus.FAILED,
-            Failure(FailureCode.INTERNAL, "The checkout was closed before it could be processed."),
-            PAYMENT_FAILED,
-            fault=False,
-        )
-    if error in (PaymentProviderUnavailable.__name__, PaymentProviderRejected.__name__):
-        return FailureDecision(
+FAILURES: dict[type[CommerceError], FailureDecision] = {
+    PaymentDeclined: FailureDecision(
+        CheckoutStatus.FAILED, Failure(FailureCode.PAYMENT_DECLINED, DECLINED_MESSAGE), PAYMENT_FAILED, fault=False
+    ),
+    PaymentTimedOut: FailureDecision(
+        CheckoutStatus.EXPIRED,
+        Failure(FailureCode.PAYMENT_TIMEOUT, "The payment was not completed in time."),
+        CHECKOUT_EXPIRED,
+        fault=False,
+    ),
+    # Ended before (say, expired by the upkeep before its workflow started): recorded there, not here.
+    CheckoutClosed: FailureDecision(
+        CheckoutStatus.FAILED,
+        Failure(FailureCode.INTERNAL, "The checkout was closed before it could be processed."),
+        PAYMENT_FAILED,
+        fault=False,
+    ),
+    **dict.fromkeys(
+        (PaymentProviderUnavailable, PaymentProviderRejected),
+        FailureDecision(
             CheckoutStatus.FAILED,
             Failure(FailureCode.PAYMENT_PROVIDER_UNAVAILABLE, "The payment provider could not take the payment."),
             PAYMENT_FAILED,
             fault=True,
-        )
-    return FailureDecision(
-        CheckoutStatus.FAILED,
-        Failure(FailureCode.INTERNAL, "The checkout could not be completed."),
-        PAYMENT_FAILED,
-        fault=True,
-    )
+        ),
+    ),
+}
+"""How each error the state machine can catch ends the checkout; any other error is `UNEXPECTED`."""
+
+UNEXPECTED = FailureDecision(
+    CheckoutStatus.FAILED,
+    Failure(FailureCode.INTERNAL, "The checkout could not be completed."),
+    PAYMENT_FAILED,
+    fault=True,
+)
+
+# The one place where the names Step Functions reports turn back into classes: a Lambda error is named after
+# its class, the task timeout is `States.Timeout`.
+ERRORS_BY_NAME: dict[str, type[CommerceError]] = {
+    getattr(error, "STATES_NAME", error.__name__): error
+    for error in (*FAILURES, CheckoutCannotComplete, CheckoutMissing)
+}
+
+
+def failure_for(error: str, cause: str | None) -> FailureDecision:
+    """The decision for the error the state machine caught (by name) with its cause. Only a decline passes
+    the cause (the provider's message) on to the customer."""
+    error_class = ERRORS_BY_NAME.get(error)
+    decision = FAILURES.get(error_class, UNEXPECTED) if error_class else UNEXPECTED
+    if error_class is PaymentDeclined and cause:
+        return replace(decision, failure=Failure(decision.failure.code, cause[:MAX_MESSAGE_LENGTH]))
+    return decision
 
 
 @dataclass(frozen=True)

@@ -27,20 +27,18 @@ from typing import Protocol
 
 from commerce.domain.carts.models import PricedCart
 from commerce.domain.checkout.admission import CheckoutQueue, is_checkout_id
-from commerce.domain.checkout.admission_errors import AttemptAbandoned, Busy, CartEmpty, IdempotencyKeyReused
-from commerce.domain.checkout.errors import CheckoutNotFound
+from commerce.domain.checkout.errors import AttemptAbandoned, Busy, CartEmpty, CheckoutNotFound, IdempotencyKeyReused
 from commerce.domain.checkout.models import Checkout, CheckoutStatus, checkout_id_for
 from commerce.domain.checkout.ports import CheckoutRepository
+from commerce.domain.clock import Clock
 from commerce.domain.inventory.errors import ReservationMismatch
 from commerce.domain.inventory.models import ReservationLine, ReservationStatus
 from commerce.domain.inventory.ports import StockLedger
 from commerce.domain.inventory.service import release_reservation, reserve_stock
-from commerce.domain.orders.models import Clock, OrderLine, OrderOwner, ShippingAddress, new_order_id, order_clock
+from commerce.domain.orders.models import OrderLine, OrderOwner, ShippingAddress, new_order_id, order_clock
 from commerce.domain.orders.owners import owner_of
-from commerce.domain.sessions.models import Credentials, Session
-from commerce.domain.sessions.service import authenticate
-
-SessionReader = Callable[[str], Session | None]
+from commerce.domain.sessions.models import Credentials
+from commerce.domain.sessions.service import SessionReader, authenticate
 
 
 class CartReader(Protocol):

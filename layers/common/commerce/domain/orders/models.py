@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from commerce.domain.clock import utc_now
 from commerce.domain.errors import FieldProblem, ValidationFailed
 from commerce.domain.money import Money
 
@@ -48,12 +49,10 @@ MAX_LINES = 100
 MAX_ID_LENGTH = 128
 MAX_EMAIL_LENGTH = 254
 
-Clock = Callable[[], datetime]
-
 
 def order_clock() -> datetime:
     """Now, in UTC, to the millisecond: the precision the API shows and the orders database stores."""
-    now = datetime.now(UTC)
+    now = utc_now()
     return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
 
 

@@ -8,17 +8,15 @@ refuses it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from commerce.domain.clock import utc_now
 from commerce.domain.errors import Unauthenticated
 from commerce.domain.orders.models import OrderOwner
-from commerce.domain.sessions.models import Session, utc_now
-from commerce.domain.sessions.service import authenticate
+from commerce.domain.sessions.models import Session
+from commerce.domain.sessions.service import SessionReader, authenticate
 from commerce.domain.sessions.tokens import parse_token
-
-SessionReader = Callable[[str], Session | None]
 
 
 class CustomerVerifier(Protocol):

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from commerce.domain.catalog.currencies import is_currency
+from commerce.domain.clock import Clock
 from commerce.domain.errors import FieldProblem, ValidationFailed
 from commerce.domain.orders.errors import InvalidTransition, OrderChangedConcurrently, OrderNotFound
 from commerce.domain.orders.lifecycle import next_status
@@ -21,7 +22,6 @@ from commerce.domain.orders.models import (
     MAX_EMAIL_LENGTH,
     MAX_ID_LENGTH,
     MAX_LINES,
-    Clock,
     NewOrder,
     Order,
     OrderAction,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
+from commerce.domain.clock import rfc3339
 from commerce.domain.orders.models import Order, OrderEvent, OrderLine
-from commerce.domain.sessions.models import rfc3339
 
 
 class Audience(Enum):

@@ -29,3 +29,10 @@ class PaymentNotRecorded(CommerceError):
     """A paid order whose checkout holds no payment (never expected): nothing can be refunded automatically."""
 
     code = ErrorCode.INTERNAL
+
+
+class PaymentDeclined(CommerceError):
+    """The provider declined the payment. Never raised in Python: the webhook fails the waiting workflow task
+    with this class's name (`PAYMENT_DECLINED_ERROR`), and the saga reads the name back as this class."""
+
+    code = ErrorCode.CONFLICT

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from commerce.domain.money import Money
+from commerce.domain.payments.errors import PaymentDeclined
 
 PROVIDER = "stripe"
 
@@ -42,7 +43,7 @@ class PaymentEventType(StrEnum):
 HANDLED_EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in PaymentEventType)
 
 # The error name a declined payment fails the waiting workflow task with (the state machine catches it).
-PAYMENT_DECLINED_ERROR = "PaymentDeclined"
+PAYMENT_DECLINED_ERROR = PaymentDeclined.__name__
 
 
 def intent_idempotency_key(checkout_id: str) -> str:

@@ -10,6 +10,34 @@ from commerce.domain.money import Money
 from commerce.domain.payments.models import IntentState, PaymentIntent, PaymentOutcome, PaymentRecord, Refund
 
 
+class CheckoutPayment(Protocol):
+    """The payment a checkout holds, as far as payments read it."""
+
+    @property
+    def intent_id(self) -> str: ...
+
+
+class PayingCheckout(Protocol):
+    """A checkout, as far as payments read it (`commerce.domain.checkout.models.Checkout` is one)."""
+
+    @property
+    def checkout_id(self) -> str: ...
+
+    @property
+    def order_id(self) -> str: ...
+
+    @property
+    def payment(self) -> CheckoutPayment | None: ...
+
+
+class Checkouts(Protocol):
+    """Reading checkouts: payments find the checkout an intent or an order belongs to. Declared here, not in
+    the checkout package, so that payments never import checkout (checkout's workflow imports payments);
+    `commerce.domain.checkout.ports.CheckoutRepository` satisfies it."""
+
+    def get(self, checkout_id: str) -> PayingCheckout | None: ...
+
+
 class PaymentProvider(Protocol):
     """The payment provider (Stripe). Every call raises PaymentProviderUnavailable (worth retrying with the
     same idempotency key) or PaymentProviderRejected (not worth retrying)."""

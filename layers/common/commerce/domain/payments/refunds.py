@@ -16,21 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from commerce.domain.checkout.ports import CheckoutRepository
+from commerce.domain.clock import Clock
 from commerce.domain.inventory.models import ReservationLine
 from commerce.domain.orders.errors import InvalidTransition, OrderChangedConcurrently
-from commerce.domain.orders.models import (
-    EVENT_TYPES,
-    Clock,
-    Order,
-    OrderAction,
-    OrderStatus,
-    order_clock,
-)
+from commerce.domain.orders.models import EVENT_TYPES, Order, OrderAction, OrderStatus, order_clock
 from commerce.domain.orders.ports import OrderRepository
 from commerce.domain.orders.service import MAX_TRANSITION_ATTEMPTS, apply_action, cancel_unpaid_order, get_order
 from commerce.domain.payments.models import PaymentRecord, Refund, refund_idempotency_key
-from commerce.domain.payments.ports import DomainEvents, PaymentProvider, PaymentRecords
+from commerce.domain.payments.ports import Checkouts, DomainEvents, PaymentProvider, PaymentRecords
 
 PAYMENT_REFUNDED = "PaymentRefunded"
 
@@ -48,7 +41,7 @@ class MoneyBack:
     the payment records (refund and restock markers)."""
 
     orders: OrderRepository
-    checkouts: CheckoutRepository
+    checkouts: Checkouts
     provider: Callable[[], PaymentProvider]  # created on first use: most cancels never reach the provider
     records: PaymentRecords
     clock: Clock = order_clock

@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from commerce.domain.checkout.ports import CheckoutRepository
 from commerce.domain.payments.models import (
     HANDLED_EVENT_TYPES,
     PAYMENT_DECLINED_ERROR,
@@ -28,7 +27,14 @@ from commerce.domain.payments.models import (
     PaymentOutcome,
     PaymentRecord,
 )
-from commerce.domain.payments.ports import DomainEvents, PaymentProvider, PaymentRecords, TaskTokens, WebhookLog
+from commerce.domain.payments.ports import (
+    Checkouts,
+    DomainEvents,
+    PaymentProvider,
+    PaymentRecords,
+    TaskTokens,
+    WebhookLog,
+)
 from commerce.domain.payments.refunds import refund_unused_payment
 
 DECLINED_MESSAGE = "The payment was declined."
@@ -45,7 +51,7 @@ class WebhookResult(StrEnum):
 
 @dataclass(frozen=True)
 class WebhookDeps:
-    checkouts: CheckoutRepository
+    checkouts: Checkouts
     records: PaymentRecords
     tasks: TaskTokens
     provider: PaymentProvider

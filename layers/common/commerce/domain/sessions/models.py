@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+# `rfc3339` is re-exported only for adapters/dynamodb/inventory.py (another branch rewrites it this session);
+# everything else imports the clock from `commerce.domain.clock`.
+from commerce.domain.clock import rfc3339 as rfc3339
 from commerce.domain.sessions.tokens import SessionToken
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def rfc3339(moment: datetime) -> str:
-    """UTC, millisecond precision, `Z` suffix: the API's timestamp form."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_rfc3339(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from commerce.domain.clock import Clock, utc_now
 from commerce.domain.errors import Unauthenticated
-from commerce.domain.sessions.models import Clock, NewSession, Session, SessionPolicy, utc_now
+from commerce.domain.sessions.models import NewSession, Session, SessionPolicy
 from commerce.domain.sessions.tokens import INVALID_TOKEN_DETAIL, SessionToken, issue_token
+
+SessionReader = Callable[[str], Session | None]
+"""Reads a stored session by id (None when there is none): what identifying a caller needs."""
 
 
 class SessionRepository(Protocol):

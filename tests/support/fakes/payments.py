@@ -11,11 +11,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from commerce.domain.inventory.errors import StockInconsistent
-from commerce.domain.inventory.memory import InMemoryStockLedger
 from commerce.domain.inventory.models import ReservationLine
 from commerce.domain.money import Money
 from commerce.domain.payments.errors import PaymentProviderRejected
 from commerce.domain.payments.models import IntentState, PaymentIntent, PaymentOutcome, PaymentRecord, Refund
+from tests.support.fakes.inventory import InMemoryStockLedger
 
 
 class InMemoryPaymentRecords:

@@ -19,7 +19,7 @@ from commerce.domain.catalog.models import (
     Variant,
     sort_name,
 )
-from commerce.domain.inventory.memory import InMemoryStockLedger, SkuRecord
+from tests.support.fakes.inventory import InMemoryStockLedger, SkuRecord
 
 
 def _order_key(name_folded: str, product_id: str) -> str:
