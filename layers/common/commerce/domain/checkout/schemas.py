@@ -12,8 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from commerce.domain.checkout.errors import IDEMPOTENCY_KEY_HEADER, IdempotencyKeyRequired
 from commerce.domain.checkout.countries import is_country
+from commerce.domain.checkout.errors import IDEMPOTENCY_KEY_HEADER, IdempotencyKeyRequired
 from commerce.domain.errors import FieldProblem, ValidationFailed
 from commerce.domain.orders.models import MAX_EMAIL_LENGTH, ShippingAddress
 
