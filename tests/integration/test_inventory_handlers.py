@@ -60,10 +60,24 @@ def test_set_then_get_stock(sample_product: str) -> None:
     put = call("set_inventory", http_event("set_inventory"))
     # Then 200 with the counters, and the sample GET reads the same
     assert put["statusCode"] == 200, put["body"]
-    assert response_json(put) == {"sku": SKU, "onHand": 25, "reserved": 0, "available": 25}
+    assert response_json(put) == {
+        "sku": SKU,
+        "onHand": 25,
+        "reserved": 0,
+        "available": 25,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
     got = call("get_inventory", http_event("get_inventory"))
     assert got["statusCode"] == 200
-    assert response_json(got) == {"sku": SKU, "onHand": 25, "reserved": 0, "available": 25}
+    assert response_json(got) == {
+        "sku": SKU,
+        "onHand": 25,
+        "reserved": 0,
+        "available": 25,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
     assert got["headers"]["X-Request-Id"]
 
 
@@ -80,7 +94,14 @@ def test_on_hand_below_reserved_is_409_and_changes_nothing(sample_product: str) 
     assert problem["errors"][0]["field"] == "onHand"
     assert table_snapshot(sample_product) == before
     accepted = call("set_inventory", http_event("set_inventory", body={"onHand": 4}))
-    assert response_json(accepted) == {"sku": SKU, "onHand": 4, "reserved": 4, "available": 0}
+    assert response_json(accepted) == {
+        "sku": SKU,
+        "onHand": 4,
+        "reserved": 4,
+        "available": 0,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
 
 
 @pytest.mark.parametrize("sku", ["NOPE-1", "lower-case", "X" * 300])
