@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, unquote
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from localcloud.dynamodb.partition_limit import PartitionLimit
 from localcloud.lambda_runtime import EXECUTED_VERSION, InvocationResult, LambdaRuntime, service_error
 from localcloud.template.loader import DEFAULT_ACCOUNT_ID
 from localcloud.usage import Usage
@@ -46,6 +47,7 @@ class EdgeApp:
         self._interceptors: list[tuple[Predicate, WsgiApp]] = []
         self._dynamodb_lock = threading.Lock()
         self._usage = usage
+        self.partition_limit = PartitionLimit.installed_on(self)
 
     def intercept(self, predicate: Predicate, app: WsgiApp) -> None:
         """Route requests for which `predicate(service, environ)` holds to `app` instead of moto."""

@@ -57,6 +57,7 @@ from commerce.domain.inventory.errors import (
 from commerce.domain.inventory.models import (
     KEEP,
     MAX_TRANSACTION_ITEMS,
+    Keep,
     Reservation,
     ReservationLine,
     ReservationStatus,
@@ -189,6 +190,18 @@ class DynamoDbStockLedger:
         return self.set_stock(sku, StockSettings(on_hand))
 
     def set_stock(self, sku: str, settings: StockSettings) -> Stock:
+        """Two steps when a reshard leaves shards out: first those shards stop taking reservations (then no
+        write but a reshard changes their available units), then one transaction moves the units. A crash
+        between the two leaves units on inactive shards, counted but not sold until the PUT is retried."""
+        deactivated: list[int] = []
+        try:
+            return self._set_stock(sku, settings, deactivated)
+        except BelowReserved:
+            if deactivated:  # refused after all (a reservation came in between): as it was
+                self._set_active(sku, deactivated, active=True)
+            raise
+
+    def _set_stock(self, sku: str, settings: StockSettings, deactivated: list[int]) -> Stock:
         from botocore.exceptions import ClientError
 
         was_throttled = False
@@ -199,10 +212,19 @@ class DynamoDbStockLedger:
             shards = self._read_shards(sku, _span(sku_item), consistent=True)
             shards[0] = sku_item
             reserved = sum(int(item.get("reserved", 0)) for item in shards.values())
-            if settings.on_hand < reserved:
-                raise BelowReserved(sku, settings.on_hand, reserved)
+            current = sum(int(item.get("onHand", 0)) for item in shards.values())
+            on_hand = current if isinstance(settings.on_hand, Keep) else settings.on_hand
+            if on_hand < reserved:
+                raise BelowReserved(sku, on_hand, reserved)
+            count = _shard_count(sku_item) if isinstance(settings.shards, Keep) else settings.shards
+            leaving = [i for i, item in shards.items() if i >= count and item.get("active", True) is not False]
             try:
-                self.client.transact_write_items(TransactItems=self._reshard_items(sku, settings, shards, reserved))  # type: ignore[arg-type]
+                if leaving:
+                    self._set_active(sku, leaving, active=False)
+                    deactivated += leaving
+                    continue
+                items = self._reshard_items(sku, settings, shards, on_hand - reserved)
+                self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
                 stock = self.get(sku)
                 if stock is None:
                     raise SkuNotFound(sku)
@@ -214,19 +236,37 @@ class DynamoDbStockLedger:
                 if not (only_contention(reasons) or any(r.condition_failed for r in reasons)):
                     raise
                 was_throttled = throttled(reasons)
-            # A condition failed: a reservation, release or commit changed a shard since it was read.
+            # A condition failed: a reservation or release changed a shard since it was read.
             self.backoff.pause(attempt)
         if was_throttled:
             raise StockBusy()
         raise Conflict(f"SKU {sku} kept changing while its stock was being set; retry")
 
+    def _set_active(self, sku: str, shards: list[int], *, active: bool) -> None:
+        self.client.transact_write_items(
+            TransactItems=[  # type: ignore[arg-type]
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": to_attrs(sku_shard_key(sku, index)),
+                        "UpdateExpression": "SET #active = :active",
+                        "ConditionExpression": "attribute_exists(PK)",
+                        "ExpressionAttributeNames": _names("#active"),
+                        "ExpressionAttributeValues": to_attrs({":active": active}),
+                    }
+                }
+                for index in shards
+            ]
+        )
+
     def _reshard_items(
-        self, sku: str, settings: StockSettings, shards: dict[int, dict[str, Any]], reserved: int
+        self, sku: str, settings: StockSettings, shards: dict[int, dict[str, Any]], available: int
     ) -> list[dict[str, Any]]:
-        """One transaction: every shard's available units set to an even share (0 on deactivated ones)."""
+        """One transaction: every shard's available units set to an even share of `available` (0 on
+        deactivated ones)."""
         sku_item = shards[0]
-        count = int(sku_item.get("shards", 1)) if settings.shards is KEEP else settings.shards
-        targets = spread(settings.on_hand - reserved, count)
+        count = _shard_count(sku_item) if isinstance(settings.shards, Keep) else settings.shards
+        targets = spread(available, count)
         span = max([count] + [index + 1 for index, item in shards.items() if int(item.get("reserved", 0)) > 0])
         items: list[dict[str, Any]] = []
         for index in range(1, max(span, max(shards) + 1)):
@@ -253,7 +293,7 @@ class DynamoDbStockLedger:
                 update += ", #purchaseLimit = :limit"
                 meta[":limit"] = settings.purchase_limit
         # The old span pins the set of shard items this plan covered (a concurrent reshard changes it).
-        condition = "attribute_exists(PK) AND #onHand = :o AND #available >= :need"
+        condition = "attribute_exists(PK) AND #available >= :need"
         if "shardSpan" in sku_item:
             condition += " AND #shardSpan = :oldSpan"
             meta[":oldSpan"] = int(sku_item["shardSpan"])
@@ -269,7 +309,7 @@ class DynamoDbStockLedger:
                     "ConditionExpression": condition,
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": to_attrs(
-                        {":d": delta, ":o": int(sku_item.get("onHand", 0)), ":need": max(-delta, 0), **meta}
+                        {":d": delta, ":need": max(-delta, 0), **meta}
                     ),
                 }
             },
@@ -307,19 +347,21 @@ class DynamoDbStockLedger:
         }
 
     def _move_units(self, sku: str, index: int, item: dict[str, Any], delta: int, *, active: bool) -> dict[str, Any]:
-        available = int(item["available"])
-        # A deactivated shard must end at exactly 0 available: pin its available units, not just a floor.
+        # Units move as deltas on onHand and available together, so a concurrent reservation or release
+        # lands before or after the move and no unit is lost or made. An active shard only needs enough
+        # available units to give; an inactive one (nothing but a reshard changes its available units, see
+        # set_stock) must end at exactly 0, so its available units are pinned.
         guard = "#available >= :need" if active else "#available = :a"
         return {
             "Update": {
                 "TableName": self.table_name,
                 "Key": to_attrs(sku_shard_key(sku, index)),
                 "UpdateExpression": "SET #onHand = #onHand + :d, #available = #available + :d, #active = :active",
-                "ConditionExpression": f"#onHand = :o AND {guard}",
+                "ConditionExpression": guard,
                 "ExpressionAttributeNames": _names("#onHand", "#available", "#active"),
                 "ExpressionAttributeValues": to_attrs(
-                    {":d": delta, ":o": int(item["onHand"]), ":active": active}
-                    | ({":need": max(-delta, 0)} if active else {":a": available})
+                    {":d": delta, ":active": active}
+                    | ({":need": max(-delta, 0)} if active else {":a": int(item["available"])})
                 ),
             }
         }

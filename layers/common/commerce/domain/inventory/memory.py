@@ -30,6 +30,7 @@ from commerce.domain.inventory.errors import (
 from commerce.domain.inventory.models import (
     KEEP,
     MAX_TRANSACTION_ITEMS,
+    Keep,
     Reservation,
     ReservationLine,
     ReservationStatus,
@@ -101,11 +102,12 @@ class InMemoryStockLedger:
             record = self.skus.get(sku)
             if record is None:
                 raise SkuNotFound(sku)
-            reserved = record.stock().reserved
-            if settings.on_hand < reserved:
-                raise BelowReserved(sku, settings.on_hand, reserved)
-            shards = record.shards if settings.shards is KEEP else settings.shards
-            targets = spread(settings.on_hand - reserved, shards)
+            current = record.stock()
+            on_hand = current.on_hand if isinstance(settings.on_hand, Keep) else settings.on_hand
+            if on_hand < current.reserved:
+                raise BelowReserved(sku, on_hand, current.reserved)
+            shards = record.shards if isinstance(settings.shards, Keep) else settings.shards
+            targets = spread(on_hand - current.reserved, shards)
             record.on_hand = record.reserved + targets[0]
             for index in range(1, max(shards, max(record.others, default=0) + 1)):
                 counters = record.others.setdefault(index, ShardCounters())

@@ -77,9 +77,10 @@ KEEP = Keep.KEEP
 
 @dataclass(frozen=True)
 class StockSettings:
-    """What an operator sets on a SKU: on-hand units, and optionally the shard count and the purchase limit."""
+    """What an operator sets on a SKU: on-hand units, the shard count, the purchase limit; KEEP leaves one as
+    it is (resharding alone only moves units between shards, so it is exact however many buyers reserve)."""
 
-    on_hand: int
+    on_hand: int | Keep
     shards: int | Keep = KEEP
     purchase_limit: int | Keep | None = KEEP
 

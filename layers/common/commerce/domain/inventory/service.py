@@ -46,7 +46,7 @@ def set_stock(ledger: StockLedger, sku: str, settings: StockSettings) -> Stock:
     if not is_sku(sku):
         raise SkuNotFound(sku)
     problems: list[FieldProblem] = []
-    if not _is_int_in(settings.on_hand, 0, MAX_ON_HAND):
+    if not isinstance(settings.on_hand, Keep) and not _is_int_in(settings.on_hand, 0, MAX_ON_HAND):
         problems.append(FieldProblem(field="onHand", code="OUT_OF_RANGE", message=f"must be 0 to {MAX_ON_HAND}"))
     if not isinstance(settings.shards, Keep) and not _is_int_in(settings.shards, 1, MAX_SHARDS):
         problems.append(FieldProblem(field="shards", code="OUT_OF_RANGE", message=f"must be 1 to {MAX_SHARDS}"))
