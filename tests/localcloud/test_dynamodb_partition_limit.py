@@ -67,7 +67,7 @@ def test_a_hot_partition_key_is_throttled_as_dynamodb_does(table: tuple[Any, str
     # Then the 5th is DynamoDB's throttling error for a hot key range, and nothing was written
     with pytest.raises(ClientError) as raised:
         put(client, name, "hot", "s4")
-    error = raised.value.response
+    error: dict[str, Any] = dict(raised.value.response)
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert error["Error"]["Code"] == "ProvisionedThroughputExceededException"
     assert error["ThrottlingReasons"] == [

@@ -244,7 +244,7 @@ class DynamoDbStockLedger:
 
     def _set_active(self, sku: str, shards: list[int], *, active: bool) -> None:
         self.client.transact_write_items(
-            TransactItems=[  # type: ignore[arg-type]
+            TransactItems=[
                 {
                     "Update": {
                         "TableName": self.table_name,
@@ -308,9 +308,7 @@ class DynamoDbStockLedger:
                     "UpdateExpression": update,
                     "ConditionExpression": condition,
                     "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": to_attrs(
-                        {":d": delta, ":need": max(-delta, 0), **meta}
-                    ),
+                    "ExpressionAttributeValues": to_attrs({":d": delta, ":need": max(-delta, 0), **meta}),
                 }
             },
         )
