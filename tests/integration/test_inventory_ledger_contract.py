@@ -297,6 +297,11 @@ def test_shards_spread_on_hand_and_sum_back(stores: Stores) -> None:
     assert get_stock(stores.ledger, "A-1") == stock
     if stores.table:
         assert sorted(i["available"] for i in stores.shard_items("A-1")) == [2, 2, 3, 3]
+    # And the catalog shows the sum on the product
+    reserve_stock(stores.ledger, "chk-c1", lines(A_1=3), EXPIRES)
+    product = stores.catalog.get(stores.product_id)
+    assert product is not None
+    assert [(v.stock.on_hand, v.stock.reserved, v.stock.available) for v in product.variants] == [(10, 3, 7)]
     stores.assert_counters_consistent("A-1")
 
 
