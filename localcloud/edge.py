@@ -15,6 +15,7 @@ from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from localcloud.dynamodb.partition_limit import PartitionLimit
 from localcloud.usage import Usage
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -39,6 +40,7 @@ class EdgeApp:
         self._interceptors: list[tuple[Predicate, WsgiApp]] = []
         self._dynamodb_lock = threading.Lock()
         self._usage = usage
+        self.partition_limit = PartitionLimit.installed_on(self)
 
     def intercept(self, predicate: Predicate, app: WsgiApp) -> None:
         """Route requests for which `predicate(service, environ)` holds to `app` instead of moto."""

@@ -1,4 +1,5 @@
-"""GET /admin/inventory/{sku}: a SKU's stock counters (on hand, reserved, available), read consistently."""
+"""GET /admin/inventory/{sku}: a SKU's stock counters (on hand, reserved, available, summed over its shards),
+read consistently, with its shard count and purchase limit."""
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths

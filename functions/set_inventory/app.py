@@ -1,4 +1,5 @@
-"""PUT /admin/inventory/{sku}: an operator sets on-hand units; never below what checkouts have reserved."""
+"""PUT /admin/inventory/{sku}: an operator sets on-hand units (never below what checkouts have reserved), and
+optionally the number of counter shards and the per-buyer purchase limit."""
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -11,7 +12,7 @@ from commerce.api.http import create_app, json_response, parse_body
 from commerce.api.operators import require_operator
 from commerce.domain.inventory.errors import BelowReserved
 from commerce.domain.inventory.schemas import StockBody
-from commerce.domain.inventory.service import set_on_hand
+from commerce.domain.inventory.service import set_stock
 from commerce.observability import logger, metrics, tracer
 from commerce.settings import FunctionSettings, load_settings
 
@@ -30,13 +31,16 @@ def set_sku_on_hand(sku: str) -> Response[str]:
     operator = require_operator(app)
     body = parse_body(app, StockBody)
     try:
-        stock = set_on_hand(DynamoDbStockLedger(settings.table_name), sku, body.on_hand)
+        stock = set_stock(DynamoDbStockLedger(settings.table_name), sku, body.settings())
     except BelowReserved:
         # Counted, not handled: the problem+json mapping answers 409 as for every domain error.
         metrics.add_metric(name="StockConflict", unit=MetricUnit.Count, value=1)
         raise
     metrics.add_metric(name="OnHandSet", unit=MetricUnit.Count, value=1)
-    logger.info("on-hand set", extra={"sku": sku, "on_hand": stock.on_hand, "operator": operator})
+    logger.info(
+        "stock set",
+        extra={"sku": sku, "on_hand": stock.on_hand, "shards": stock.shards, "operator": operator},
+    )
     return json_response(200, stock.to_json())
 
 

@@ -152,7 +152,14 @@ def test_a_paid_checkout_completes_its_order_is_paid_and_its_stock_committed(api
     checkout, sku = awaiting_payment(api, shopper)
     assert checkout["status"] == "AWAITING_PAYMENT"
     assert checkout["payment"]["provider"] == "stripe"
-    assert stock(api, sku) == {"sku": sku, "onHand": 5, "reserved": 2, "available": 3}
+    assert stock(api, sku) == {
+        "sku": sku,
+        "onHand": 5,
+        "reserved": 2,
+        "available": 3,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
     # When the customer pays in the browser
     assert shopper.pay(checkout).status_code == 200
     # Then the webhook completes the checkout: the order is PAID, the units left the shelf, the cart is empty
@@ -161,7 +168,14 @@ def test_a_paid_checkout_completes_its_order_is_paid_and_its_stock_committed(api
     order = shopper.order(checkout["orderId"])
     assert order["status"] == "PAID"
     assert order["total"] == {"amount": 3000, "currency": "EUR"}
-    assert stock(api, sku) == {"sku": sku, "onHand": 3, "reserved": 0, "available": 3}
+    assert stock(api, sku) == {
+        "sku": sku,
+        "onHand": 3,
+        "reserved": 0,
+        "available": 3,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
     assert sku not in shopper.cart_skus()
     # And the operator sees the execution's three steps, all succeeded
     execution = settled_execution(api, checkout["checkoutId"])
@@ -182,7 +196,14 @@ def test_a_declined_payment_fails_the_checkout_and_gives_the_stock_back(api: Api
     failed = shopper.wait_for(checkout["checkoutId"], *FINAL)
     assert failed["status"] == "FAILED"
     assert failed["failure"]["code"] == "PAYMENT_DECLINED"
-    assert stock(api, sku) == {"sku": sku, "onHand": 5, "reserved": 0, "available": 5}
+    assert stock(api, sku) == {
+        "sku": sku,
+        "onHand": 5,
+        "reserved": 0,
+        "available": 5,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
     assert shopper.order(checkout["orderId"])["status"] == "CANCELLED"
     # And nobody can pay that intent any more
     assert shopper.pay(checkout).status_code == 400
@@ -232,7 +253,14 @@ def test_duplicate_and_reordered_webhooks_complete_the_checkout_once(api: Api, s
     assert completed["status"] == "COMPLETED"
     events = [e["type"] for e in shopper.order(checkout["orderId"])["events"]]
     assert events.count("PaymentSucceeded") == 1
-    assert stock(api, sku) == {"sku": sku, "onHand": 3, "reserved": 0, "available": 3}
+    assert stock(api, sku) == {
+        "sku": sku,
+        "onHand": 3,
+        "reserved": 0,
+        "available": 3,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
     # And both copies of the success were answered 200
     intent_id = checkout["payment"]["intentId"]
 
@@ -299,7 +327,14 @@ def test_an_operator_refunds_a_paid_order(api: Api, shopper: Shopper) -> None:
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "REFUNDED"
     assert refunded_amount(api, checkout["payment"]["intentId"]) == 3000
-    assert stock(api, sku) == {"sku": sku, "onHand": 5, "reserved": 0, "available": 5}
+    assert stock(api, sku) == {
+        "sku": sku,
+        "onHand": 5,
+        "reserved": 0,
+        "available": 5,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
     # When it is refunded again, Then 409 and nothing more happens
     again = api.call("POST", f"/admin/orders/{checkout['orderId']}/refund", headers=api.operator())
     assert (again.status_code, again.json()["code"]) == (409, "INVALID_TRANSITION")

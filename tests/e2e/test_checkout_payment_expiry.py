@@ -44,7 +44,14 @@ def test_a_checkout_never_paid_expires_and_gives_its_stock_back(api: Api, shoppe
     expired = shopper.wait_for(checkout["checkoutId"], *FINAL)
     # Then the checkout is EXPIRED, the stock available again, the order CANCELLED
     assert (expired["status"], expired["failure"]["code"]) == ("EXPIRED", "PAYMENT_TIMEOUT")
-    assert stock(api, sku) == {"sku": sku, "onHand": 5, "reserved": 0, "available": 5}
+    assert stock(api, sku) == {
+        "sku": sku,
+        "onHand": 5,
+        "reserved": 0,
+        "available": 5,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
     assert shopper.order(checkout["orderId"])["status"] == "CANCELLED"
     # And the intent is cancelled at the provider, so the customer can no longer pay it
     assert provider(api, f"/v1/payment_intents/{checkout['payment']['intentId']}")["status"] == "canceled"

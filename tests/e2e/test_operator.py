@@ -30,7 +30,7 @@ def test_an_operator_creates_a_product_and_stocks_it(api: Api, kind: str) -> Non
     product = created.json()
     assert product["variants"][0]["available"] == 0
     stock = api.call("GET", f"/admin/inventory/{sku}", headers=operator).json()
-    assert stock == {"sku": sku, "onHand": 0, "reserved": 0, "available": 0}
+    assert stock == {"sku": sku, "onHand": 0, "reserved": 0, "available": 0, "shards": 1, "purchaseLimit": None}
     # When stock is set, Then the storefront sees it
     assert api.call("PUT", f"/admin/inventory/{sku}", json={"onHand": 7}, headers=operator).status_code == 200
     public = api.call("GET", f"/products/{product['productId']}").json()

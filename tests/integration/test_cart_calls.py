@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_attrs
+from commerce.adapters.dynamodb.inventory import DynamoDbStockLedger
+from commerce.domain.inventory.models import StockSettings
 from tests.support.carts import SAMPLE_SKU, Storefront, configure, line_quantities
 
 pytestmark = pytest.mark.integration
@@ -140,3 +142,19 @@ def test_a_concurrent_write_between_read_and_write_is_retried_not_lost(
     assert line_quantities(answer) == {"MUG-WHITE": 1, "CAP-BLACK": 2, SAMPLE_SKU: 3}
     assert calls == ["BatchGetItem", "BatchGetItem", "PutItem", "BatchGetItem", "BatchGetItem", "PutItem"]
     assert line_quantities(storefront.call("get_cart", token)) == {"MUG-WHITE": 1, "CAP-BLACK": 2, SAMPLE_SKU: 3}
+
+
+def test_a_sharded_sku_costs_one_more_batch_read_and_shows_its_summed_stock(
+    storefront: Storefront, calls: list[str]
+) -> None:
+    # Given the mug's 9 units spread over 4 shards (3, 2, 2, 2), and a cart holding one mug
+    DynamoDbStockLedger(storefront.table).set_stock("MUG-WHITE", StockSettings(9, shards=4))
+    token = storefront.new_session()
+    storefront.add(token, "MUG-WHITE", 1)
+    # When one get-cart runs, Then one more BatchGetItem reads the other 3 shards
+    calls.clear()
+    assert storefront.call("get_cart", token).status == 200
+    assert calls == ["BatchGetItem", "BatchGetItem", "BatchGetItem"]
+    # And the cart checks the sum: 8 (more than any shard holds) is allowed, 10 is more than the 9 there are
+    assert storefront.add(token, "MUG-WHITE", 7).status == 200
+    assert storefront.add(token, "MUG-WHITE", 2).status == 409

@@ -15,7 +15,9 @@ import pytest
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
 from commerce.adapters.dynamodb.client import from_attrs
+from commerce.adapters.dynamodb.inventory import DynamoDbStockLedger
 from commerce.domain.checkout.models import checkout_id_for
+from commerce.domain.inventory.models import StockSettings
 from tests.support.carts import SAMPLE_SKU, Storefront, configure
 from tests.support.handlers import load_handler
 from tests.support.lambda_events import FakeLambdaContext, http_event
@@ -361,3 +363,21 @@ def test_without_a_valid_session_nothing_happens(shop: Shop) -> None:
         answer = shop.checkout(token)
         assert (answer.status, answer.code) == (401, "UNAUTHENTICATED")
     assert shop.everything() == before
+
+
+def test_over_the_purchase_limit_is_409_per_line_and_reserves_nothing(shop: Shop) -> None:
+    # Given the T-shirt is limited to 2 per buyer (over 2 shards), and a cart with 3 of them
+    DynamoDbStockLedger(shop.table).set_stock(SAMPLE_SKU, StockSettings(5, shards=2, purchase_limit=2))
+    token = session_with_cart(shop, TSHIRT_RED_M=3, MUG_WHITE=1)
+    before = shop.everything()
+    # When the session checks out
+    answer = shop.checkout(token)
+    # Then 409 PURCHASE_LIMIT names the T-shirt line, and nothing was reserved or recorded
+    assert (answer.status, answer.code) == (409, "PURCHASE_LIMIT")
+    assert [(e["field"], e["code"]) for e in answer.body["errors"]] == [("lines[0].quantity", "PURCHASE_LIMIT")]
+    assert shop.everything() == before
+    # And a cart with 2 is accepted, from its 2 shards' stock
+    assert shop.checkout(session_with_cart(shop, TSHIRT_RED_M=2)).status == 202
+    stock = DynamoDbStockLedger(shop.table).get(SAMPLE_SKU)
+    assert stock is not None
+    assert (stock.reserved, stock.available) == (2, 3)

@@ -60,10 +60,24 @@ def test_set_then_get_stock(sample_product: str) -> None:
     put = call("set_inventory", http_event("set_inventory"))
     # Then 200 with the counters, and the sample GET reads the same
     assert put["statusCode"] == 200, put["body"]
-    assert response_json(put) == {"sku": SKU, "onHand": 25, "reserved": 0, "available": 25}
+    assert response_json(put) == {
+        "sku": SKU,
+        "onHand": 25,
+        "reserved": 0,
+        "available": 25,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
     got = call("get_inventory", http_event("get_inventory"))
     assert got["statusCode"] == 200
-    assert response_json(got) == {"sku": SKU, "onHand": 25, "reserved": 0, "available": 25}
+    assert response_json(got) == {
+        "sku": SKU,
+        "onHand": 25,
+        "reserved": 0,
+        "available": 25,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
     assert got["headers"]["X-Request-Id"]
 
 
@@ -80,7 +94,14 @@ def test_on_hand_below_reserved_is_409_and_changes_nothing(sample_product: str) 
     assert problem["errors"][0]["field"] == "onHand"
     assert table_snapshot(sample_product) == before
     accepted = call("set_inventory", http_event("set_inventory", body={"onHand": 4}))
-    assert response_json(accepted) == {"sku": SKU, "onHand": 4, "reserved": 4, "available": 0}
+    assert response_json(accepted) == {
+        "sku": SKU,
+        "onHand": 4,
+        "reserved": 4,
+        "available": 0,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
 
 
 @pytest.mark.parametrize("sku", ["NOPE-1", "lower-case", "X" * 300])
@@ -139,4 +160,54 @@ def test_inventory_requires_an_operator(sample_product: str, function: str) -> N
     # Then 403 and 401, and nothing changed
     assert_problem(customer, 403, "FORBIDDEN")
     assert_problem(nobody, 401, "UNAUTHENTICATED")
+    assert table_snapshot(sample_product) == before
+
+
+def test_shards_and_purchase_limit_are_set_and_kept_when_left_out(sample_product: str) -> None:
+    # Given the sample product, When an operator spreads 40 units over 8 shards with a limit of 2 per buyer
+    body = {"onHand": 40, "shards": 8, "purchaseLimit": 2}
+    put = call("set_inventory", http_event("set_inventory", body=body))
+    # Then the stock says so, summed over the shards
+    assert put["statusCode"] == 200, put["body"]
+    expected = {"sku": SKU, "onHand": 40, "reserved": 0, "available": 40, "shards": 8, "purchaseLimit": 2}
+    assert response_json(put) == expected
+    # And a PUT of on hand alone keeps shards and limit; a null limit removes it
+    kept = call("set_inventory", http_event("set_inventory", body={"onHand": 30}))
+    assert response_json(kept) == expected | {"onHand": 30, "available": 30}
+    lifted = call("set_inventory", http_event("set_inventory", body={"onHand": 30, "purchaseLimit": None}))
+    assert response_json(lifted)["purchaseLimit"] is None
+    got = call("get_inventory", http_event("get_inventory"))
+    assert response_json(got) == expected | {"onHand": 30, "available": 30, "purchaseLimit": None}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"onHand": 5, "shards": 0},
+        {"onHand": 5, "shards": 65},
+        {"onHand": 5, "shards": None},
+        {"onHand": 5, "shards": "2"},
+        {"onHand": 5, "purchaseLimit": 0},
+        {"onHand": 5, "purchaseLimit": -1},
+    ],
+)
+def test_bad_shards_or_purchase_limit_are_400_and_change_nothing(sample_product: str, body: dict[str, Any]) -> None:
+    # Given the sample product, When the PUT has shards out of 1..64 or a limit below 1
+    before = table_snapshot(sample_product)
+    response = call("set_inventory", http_event("set_inventory", body=body))
+    # Then 400 VALIDATION_ERROR and nothing changed
+    assert_problem(response, 400, "VALIDATION_ERROR")
+    assert table_snapshot(sample_product) == before
+
+
+def test_resharding_below_reserved_is_409_and_changes_nothing(sample_product: str) -> None:
+    # Given 10 units over 4 shards, 6 of them reserved
+    call("set_inventory", http_event("set_inventory", body={"onHand": 10, "shards": 4}))
+    expires = datetime.now(UTC) + timedelta(minutes=15)
+    reserve_stock(DynamoDbStockLedger(sample_product), "chk-2", [ReservationLine(SKU, 6)], expires)
+    before = table_snapshot(sample_product)
+    # When an operator reshards to 16 with on hand 5
+    response = call("set_inventory", http_event("set_inventory", body={"onHand": 5, "shards": 16}))
+    # Then 409 BELOW_RESERVED and no shard item changed
+    assert_problem(response, 409, "BELOW_RESERVED")
     assert table_snapshot(sample_product) == before

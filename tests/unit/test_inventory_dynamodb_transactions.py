@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from commerce.adapters.dynamodb.inventory import Backoff, DynamoDbStockLedger, cancellation_reasons
+from commerce.adapters.dynamodb.inventory import DynamoDbStockLedger, cancellation_reasons
 from commerce.domain.errors import Conflict
 from commerce.domain.inventory.errors import OutOfStock, ReservationMismatch
 from commerce.domain.inventory.models import ReservationLine, ReservationStatus
+from commerce.retry import Backoff
 
 EXPIRES = datetime(2026, 11, 22, 10, 15, tzinfo=UTC)
 
@@ -40,12 +41,28 @@ def failed(item: dict[str, Any] | None = None) -> dict[str, Any]:
     return reason
 
 
+def sku_item(sku: str, available: int) -> dict[str, Any]:
+    return {
+        "PK": {"S": f"SKU#{sku}"},
+        "SK": {"S": "SKU"},
+        "onHand": {"N": str(available)},
+        "reserved": {"N": "0"},
+        "available": {"N": str(available)},
+        "retired": {"BOOL": False},
+    }
+
+
 class ScriptedClient:
-    """Answers transact_write_items from a script: an exception to raise, or None for success."""
+    """Answers transact_write_items from a script: an exception to raise, or None for success. The reads
+    before a reservation (batch_get_item) find A-1 and B-1 unsharded with plenty of units."""
 
     def __init__(self, script: list[ClientError | None]) -> None:
         self._script: Iterator[ClientError | None] = iter(script)
         self.calls: list[dict[str, Any]] = []
+        self.skus = [sku_item("A-1", 50), sku_item("B-1", 50)]
+
+    def batch_get_item(self, **kwargs: Any) -> dict[str, Any]:
+        return {"Responses": {"t": self.skus}}
 
     def transact_write_items(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(kwargs)
@@ -87,9 +104,10 @@ def test_endless_contention_ends_in_a_conflict() -> None:
 
 
 def test_failed_line_conditions_become_shortages_without_retry() -> None:
-    # Given A-1 has 1 available and B-1 does not exist
+    # Given by the time the transaction runs, A-1 has 1 available and B-1 is retired (both unsharded)
     a1 = {"PK": {"S": "SKU#A-1"}, "available": {"N": "1"}, "retired": {"BOOL": False}}
-    store, client, pauses = ledger([cancelled(NONE, failed(a1), failed())])
+    b1 = {"PK": {"S": "SKU#B-1"}, "available": {"N": "9"}, "retired": {"BOOL": True}}
+    store, client, pauses = ledger([cancelled(NONE, failed(a1), failed(b1))])
     # When reserving
     with pytest.raises(OutOfStock) as raised:
         store.reserve("r1", LINES, EXPIRES)

@@ -50,7 +50,14 @@ def test_set_on_hand_and_read_stock() -> None:
     # When an operator sets 25
     stock = set_on_hand(ledger, "A-1", 25)
     # Then all three counters agree
-    assert stock.to_json() == {"sku": "A-1", "onHand": 25, "reserved": 0, "available": 25}
+    assert stock.to_json() == {
+        "sku": "A-1",
+        "onHand": 25,
+        "reserved": 0,
+        "available": 25,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
     assert get_stock(ledger, "A-1") == stock
 
 
@@ -138,7 +145,14 @@ def test_release_gives_units_back_exactly_once() -> None:
     second = release_reservation(ledger, "r1")
     # Then the units came back once
     assert first.status is second.status is ReservationStatus.RELEASED
-    assert get_stock(ledger, "A-1").to_json() == {"sku": "A-1", "onHand": 5, "reserved": 0, "available": 5}
+    assert get_stock(ledger, "A-1").to_json() == {
+        "sku": "A-1",
+        "onHand": 5,
+        "reserved": 0,
+        "available": 5,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
     # And a released reservation cannot be committed
     with pytest.raises(ReservationClosed):
         commit_reservation(ledger, "r1")
@@ -153,7 +167,14 @@ def test_commit_takes_units_out_of_on_hand_exactly_once() -> None:
     committed = commit_reservation(ledger, "r1")
     # Then on hand and reserved dropped once and available is unchanged
     assert committed.status is ReservationStatus.COMMITTED
-    assert get_stock(ledger, "A-1").to_json() == {"sku": "A-1", "onHand": 2, "reserved": 0, "available": 2}
+    assert get_stock(ledger, "A-1").to_json() == {
+        "sku": "A-1",
+        "onHand": 2,
+        "reserved": 0,
+        "available": 2,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
     # And a committed reservation cannot be released
     with pytest.raises(ReservationClosed) as raised:
         release_reservation(ledger, "r1")
@@ -214,7 +235,14 @@ def test_fifty_threads_racing_for_ten_units_get_exactly_ten() -> None:
         results = list(pool.map(attempt, range(50)))
     # Then exactly 10 succeed and nothing is left
     assert sum(results) == 10
-    assert get_stock(ledger, "HOT-1").to_json() == {"sku": "HOT-1", "onHand": 10, "reserved": 10, "available": 0}
+    assert get_stock(ledger, "HOT-1").to_json() == {
+        "sku": "HOT-1",
+        "onHand": 10,
+        "reserved": 10,
+        "available": 0,
+        "shards": 1,
+        "purchaseLimit": None,
+    }
 
 
 operations = st.lists(

@@ -328,7 +328,7 @@ def test_api_md_notable_errors_are_described() -> None:
         ("DELETE", "/cart/lines/{sku}"): {"404": {"LINE_NOT_FOUND"}},
         ("POST", "/checkouts"): {
             "400": {"IDEMPOTENCY_KEY_REQUIRED"},
-            "409": {"OUT_OF_STOCK", "CART_EMPTY", "REQUEST_IN_PROGRESS"},
+            "409": {"OUT_OF_STOCK", "CART_EMPTY", "REQUEST_IN_PROGRESS", "PURCHASE_LIMIT"},
             "422": {"IDEMPOTENCY_KEY_REUSED"},
             "429": {"BUSY"},
         },

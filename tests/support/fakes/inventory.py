@@ -1,33 +1,57 @@
 """An in-memory `StockLedger` with the DynamoDB adapter's semantics, for unit tests and local experiments.
 
 It also holds the SKU records the in-memory catalog writes (the two share SKU items in DynamoDB too).
-One lock makes every operation atomic, as conditional writes and transactions are in DynamoDB.
+One lock makes every operation atomic, as conditional writes and transactions are in DynamoDB. Shards are
+modelled as the adapter stores them: shard 0's counters are the SKU record's own `on_hand` / `reserved`
+(the SKU item in DynamoDB), shards 1.. are `ShardCounters`; a shard that a reshard deactivated keeps only
+reserved units until its reservations close (see `commerce.domain.inventory.shards`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from commerce.domain.inventory.errors import (
     BelowReserved,
     OutOfStock,
+    OverLimit,
+    PurchaseLimitExceeded,
     ReservationClosed,
     ReservationMismatch,
     ReservationNotFound,
+    ReservationTooFragmented,
     Shortage,
     SkuNotFound,
     StockInconsistent,
 )
-from commerce.domain.inventory.models import Reservation, ReservationLine, ReservationStatus, Stock
+from commerce.domain.inventory.models import (
+    KEEP,
+    MAX_TRANSACTION_ITEMS,
+    Keep,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+    ShardTake,
+    Stock,
+    StockSettings,
+)
+from commerce.domain.inventory.shards import fewest_takes, plan_takes, random_start, spread
 from commerce.domain.money import Money
 
 
 @dataclass
+class ShardCounters:
+    on_hand: int = 0
+    reserved: int = 0
+    active: bool = True
+
+
+@dataclass
 class SkuRecord:
-    """The in-memory twin of a SKU item: what the catalog sells and the stock counters."""
+    """The in-memory twin of a SKU item: what the catalog sells, shard 0's counters and the other shards."""
 
     sku: str
     product_id: str
@@ -37,9 +61,24 @@ class SkuRecord:
     on_hand: int = 0
     reserved: int = 0
     retired: bool = False
+    shards: int = 1
+    purchase_limit: int | None = None
+    others: dict[int, ShardCounters] = field(default_factory=dict)
 
     def stock(self) -> Stock:
-        return Stock(sku=self.sku, on_hand=self.on_hand, reserved=self.reserved)
+        return Stock(
+            sku=self.sku,
+            on_hand=self.on_hand + sum(s.on_hand for s in self.others.values()),
+            reserved=self.reserved + sum(s.reserved for s in self.others.values()),
+            shards=self.shards,
+            purchase_limit=self.purchase_limit,
+        )
+
+    def active_available(self) -> dict[int, int]:
+        """Available units of each shard that takes reservations."""
+        return {0: self.on_hand - self.reserved} | {
+            index: s.on_hand - s.reserved for index, s in self.others.items() if s.active
+        }
 
 
 class InMemoryStockLedger:
@@ -47,6 +86,7 @@ class InMemoryStockLedger:
         self.lock = threading.RLock()
         self.skus: dict[str, SkuRecord] = {}
         self.reservations: dict[str, Reservation] = {}
+        self.purchases: dict[tuple[str, str], int] = {}  # (buyer, sku) -> units held open or bought
 
     def get(self, sku: str) -> Stock | None:
         with self.lock:
@@ -54,16 +94,35 @@ class InMemoryStockLedger:
             return record.stock() if record else None
 
     def set_on_hand(self, sku: str, on_hand: int) -> Stock:
+        """Shorthand of `set_stock` for on-hand units only (the demo data and tests seed stock with it)."""
+        return self.set_stock(sku, StockSettings(on_hand))
+
+    def set_stock(self, sku: str, settings: StockSettings) -> Stock:
         with self.lock:
             record = self.skus.get(sku)
             if record is None:
                 raise SkuNotFound(sku)
-            if on_hand < record.reserved:
-                raise BelowReserved(sku, on_hand, record.reserved)
-            record.on_hand = on_hand
+            current = record.stock()
+            on_hand = current.on_hand if isinstance(settings.on_hand, Keep) else settings.on_hand
+            if on_hand < current.reserved:
+                raise BelowReserved(sku, on_hand, current.reserved)
+            shards = record.shards if isinstance(settings.shards, Keep) else settings.shards
+            targets = spread(on_hand - current.reserved, shards)
+            record.on_hand = record.reserved + targets[0]
+            for index in range(1, max(shards, max(record.others, default=0) + 1)):
+                counters = record.others.setdefault(index, ShardCounters())
+                counters.active = index < shards
+                counters.on_hand = counters.reserved + (targets[index] if counters.active else 0)
+                if not counters.active and counters.reserved == 0:
+                    del record.others[index]  # drained: the DynamoDB adapter deletes such shard items too
+            record.shards = shards
+            if settings.purchase_limit is not KEEP:
+                record.purchase_limit = settings.purchase_limit
             return record.stock()
 
-    def reserve(self, reservation_id: str, lines: Sequence[ReservationLine], expires_at: datetime) -> Reservation:
+    def reserve(
+        self, reservation_id: str, lines: Sequence[ReservationLine], expires_at: datetime, buyer: str | None = None
+    ) -> Reservation:
         wanted = tuple(lines)
         with self.lock:
             existing = self.reservations.get(reservation_id)
@@ -71,14 +130,28 @@ class InMemoryStockLedger:
                 if not existing.same_lines(wanted):
                     raise ReservationMismatch(reservation_id)
                 return existing
+            over = self._over_limit(wanted, buyer)
+            if over:
+                raise PurchaseLimitExceeded(over)
             shortages = [
                 shortage for index, line in enumerate(wanted) if (shortage := self._shortage(index, line)) is not None
             ]
             if shortages:
                 raise OutOfStock(shortages)
+            counted = self._counted(wanted, buyer)
+            takes = self._plan(wanted, fixed_items=1 + (1 if counted else 0))
+            for take in takes:
+                record = self.skus[take.sku]
+                if take.shard == 0:
+                    record.reserved += take.quantity
+                else:
+                    record.others[take.shard].reserved += take.quantity
             for line in wanted:
-                self.skus[line.sku].reserved += line.quantity
-            reservation = Reservation(reservation_id, wanted, ReservationStatus.RESERVED, expires_at)
+                if line.sku in counted and buyer is not None:
+                    self.purchases[(buyer, line.sku)] = self.purchases.get((buyer, line.sku), 0) + line.quantity
+            reservation = Reservation(
+                reservation_id, wanted, ReservationStatus.RESERVED, expires_at, tuple(takes), buyer, counted
+            )
             self.reservations[reservation_id] = reservation
             return reservation
 
@@ -92,14 +165,49 @@ class InMemoryStockLedger:
     def commit(self, reservation_id: str) -> Reservation:
         return self._close(reservation_id, ReservationStatus.COMMITTED)
 
+    def _counted(self, lines: tuple[ReservationLine, ...], buyer: str | None) -> tuple[str, ...]:
+        if buyer is None:
+            return ()
+        return tuple(line.sku for line in lines if self.skus[line.sku].purchase_limit is not None)
+
+    def _over_limit(self, lines: tuple[ReservationLine, ...], buyer: str | None) -> list[OverLimit]:
+        over: list[OverLimit] = []
+        for index, line in enumerate(lines):
+            record = self.skus.get(line.sku)
+            if buyer is None or record is None or record.purchase_limit is None:
+                continue
+            held = self.purchases.get((buyer, line.sku), 0)
+            if held + line.quantity > record.purchase_limit:
+                over.append(OverLimit(index, line.sku, line.quantity, held, record.purchase_limit))
+        return over
+
     def _shortage(self, index: int, line: ReservationLine) -> Shortage | None:
         record = self.skus.get(line.sku)
         if record is None or record.retired:
             return Shortage(index, line.sku, line.quantity, 0, sellable=False)
-        available = record.on_hand - record.reserved
+        available = sum(record.active_available().values())
         if available < line.quantity:
             return Shortage(index, line.sku, line.quantity, available, sellable=True)
         return None
+
+    def _plan(self, lines: tuple[ReservationLine, ...], fixed_items: int) -> list[ShardTake]:
+        takes: list[ShardTake] = []
+        for line in lines:
+            record = self.skus[line.sku]
+            available = record.active_available()
+            planned = plan_takes(line.sku, line.quantity, available, random_start(record.shards))
+            assert planned is not None  # the shortage check ran under the same lock
+            takes += planned
+        if fixed_items + len(takes) <= MAX_TRANSACTION_ITEMS:
+            return takes
+        takes = []
+        for line in lines:
+            planned = fewest_takes(line.sku, line.quantity, self.skus[line.sku].active_available())
+            assert planned is not None
+            takes += planned
+        if fixed_items + len(takes) > MAX_TRANSACTION_ITEMS:
+            raise ReservationTooFragmented(fixed_items + len(takes), MAX_TRANSACTION_ITEMS)
+        return takes
 
     def _close(self, reservation_id: str, target: ReservationStatus) -> Reservation:
         with self.lock:
@@ -111,15 +219,37 @@ class InMemoryStockLedger:
             if reservation.status is not ReservationStatus.RESERVED:
                 raise ReservationClosed(reservation_id, reservation.status.value)
             committing = target is ReservationStatus.COMMITTED
-            for line in reservation.lines:
-                record = self.skus.get(line.sku)
-                if record is None or record.reserved < line.quantity or (committing and record.on_hand < line.quantity):
-                    raise StockInconsistent(f"SKU {line.sku} does not hold the units of reservation {reservation_id}")
-            for line in reservation.lines:
-                record = self.skus[line.sku]
-                record.reserved -= line.quantity
-                if committing:
-                    record.on_hand -= line.quantity
+            for take in reservation.takes:
+                counters = self._counters(take)
+                if counters is None or counters[1] < take.quantity or counters[0] < take.quantity:
+                    raise StockInconsistent(f"SKU {take.sku} does not hold the units of reservation {reservation_id}")
+            for take in reservation.takes:
+                record = self.skus[take.sku]
+                shard = record.others.get(take.shard) if take.shard else None
+                if shard is None:
+                    record.reserved -= take.quantity
+                    record.on_hand -= take.quantity if committing else 0
+                    continue
+                shard.reserved -= take.quantity
+                if committing or not shard.active:
+                    shard.on_hand -= take.quantity
+                if not committing and not shard.active:
+                    record.on_hand += take.quantity  # released from a drained shard: the units go to shard 0
+            if not committing and reservation.buyer is not None:
+                for line in reservation.lines:
+                    if line.sku in reservation.counted:
+                        key = (reservation.buyer, line.sku)
+                        self.purchases[key] = self.purchases.get(key, 0) - line.quantity
             closed = replace(reservation, status=target)
             self.reservations[reservation_id] = closed
             return closed
+
+    def _counters(self, take: ShardTake) -> tuple[int, int] | None:
+        """(on hand, reserved) of the shard a take came from."""
+        record = self.skus.get(take.sku)
+        if record is None:
+            return None
+        if take.shard == 0:
+            return record.on_hand, record.reserved
+        shard = record.others.get(take.shard)
+        return (shard.on_hand, shard.reserved) if shard else None

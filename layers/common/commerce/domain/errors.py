@@ -25,6 +25,7 @@ class ErrorCode(Enum):
     OUT_OF_STOCK = "OUT_OF_STOCK"
     SKU_EXISTS = "SKU_EXISTS"
     BELOW_RESERVED = "BELOW_RESERVED"
+    PURCHASE_LIMIT = "PURCHASE_LIMIT"
     CONFLICT = "CONFLICT"
     CART_EMPTY = "CART_EMPTY"
     CART_LIMIT = "CART_LIMIT"
@@ -60,6 +61,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.OUT_OF_STOCK: 409,
     ErrorCode.SKU_EXISTS: 409,
     ErrorCode.BELOW_RESERVED: 409,
+    ErrorCode.PURCHASE_LIMIT: 409,
     ErrorCode.CONFLICT: 409,
     ErrorCode.CART_EMPTY: 409,
     ErrorCode.INVALID_TRANSITION: 409,
@@ -85,6 +87,7 @@ _TITLE: dict[ErrorCode, str] = {
     ErrorCode.OUT_OF_STOCK: "Out of stock",
     ErrorCode.SKU_EXISTS: "SKU already exists",
     ErrorCode.BELOW_RESERVED: "On-hand stock cannot go below reserved stock",
+    ErrorCode.PURCHASE_LIMIT: "Over the purchase limit",
     ErrorCode.CONFLICT: "Conflicting concurrent change",
     ErrorCode.CART_EMPTY: "The cart is empty",
     ErrorCode.CART_LIMIT: "Cart limit reached",

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_attrs
+from commerce.adapters.dynamodb.inventory import TRANSACTION_BACKOFF, add_shard_counters
 from commerce.adapters.dynamodb.keys import cart_key, customer_owner, guest_owner, session_key, sku_key
 from commerce.adapters.dynamodb.sessions import (
     bind_customer_update,
@@ -132,18 +133,17 @@ class DynamoCartStore:
         keys = [session_key(session_id)] + [cart_key(owner_key(o)) for o in owners] + [sku_key(s) for s in skus]
         session: Session | None = None
         carts = {owner: Cart.empty(owner) for owner in owners}
-        catalog: dict[str, CatalogSku] = {}
+        sku_items: dict[str, dict[str, Any]] = {}
         for attrs in self._batch_get(keys):
             pk = attrs["PK"]["S"]
             if pk in owner_by_pk:
                 owner = owner_by_pk[pk]
                 carts[owner] = cart_from_item(owner, from_attrs(attrs))
             elif pk.startswith("SKU#"):
-                info = catalog_sku_from_item(from_attrs(attrs))
-                catalog[info.sku] = info
+                sku_items[pk.removeprefix("SKU#")] = from_attrs(attrs)
             elif pk == session_pk:
                 session = session_from_attrs(attrs)
-        return Snapshot(session=session, carts=carts, skus=catalog)
+        return Snapshot(session=session, carts=carts, skus=self._catalog_skus(sku_items))
 
     def load_cart(self, owner: CartOwner) -> Cart:
         response = self._client().get_item(
@@ -153,8 +153,13 @@ class DynamoCartStore:
         return cart_from_item(owner, from_attrs(item)) if item else Cart.empty(owner)
 
     def load_skus(self, skus: Collection[str]) -> dict[str, CatalogSku]:
-        infos = (catalog_sku_from_item(from_attrs(attrs)) for attrs in self._batch_get([sku_key(s) for s in skus]))
-        return {info.sku: info for info in infos}
+        items = (from_attrs(attrs) for attrs in self._batch_get([sku_key(s) for s in skus]))
+        return self._catalog_skus({str(item["PK"]).removeprefix("SKU#"): item for item in items})
+
+    def _catalog_skus(self, sku_items: dict[str, dict[str, Any]]) -> dict[str, CatalogSku]:
+        # A sharded SKU's `available` is the sum over its shards: one more read, only when one is sharded.
+        add_shard_counters(self._client(), self._table_name, sku_items, consistent=True, backoff=TRANSACTION_BACKOFF)
+        return {sku: catalog_sku_from_item(item) for sku, item in sku_items.items()}
 
     def save(self, cart: Cart, expires_at: datetime | None) -> Cart:
         stored = replace(cart, version=cart.version + 1)

@@ -18,6 +18,7 @@ from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_at
 from commerce.adapters.dynamodb.inventory import (
     Backoff,
     CancellationReason,
+    add_shard_counters,
     cancellation_reasons,
     only_contention,
     rfc3339,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _BATCH_GET_LIMIT = 100
-_SKU_ATTRIBUTES = "#sku, variantName, price, onHand, #reserved, retired"
+_SKU_ATTRIBUTES = "#sku, variantName, price, onHand, #reserved, available, retired, shardSpan"
 
 
 class DynamoDbCatalog:
@@ -260,6 +261,8 @@ class DynamoDbCatalog:
                 self.backoff.pause(attempt)
             else:
                 raise CommerceError("The catalog is too busy to read right now", code=ErrorCode.BUSY)
+        # `available` on a product is the sum over the SKU's shards (one more read when any is sharded).
+        add_shard_counters(self.client, self.table_name, found, consistent=consistent, backoff=self.backoff)
         return found
 
 

@@ -10,8 +10,13 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from commerce.retry import Backoff
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+# Between attempts of a transaction that lost to contention or throttling: full jitter, 25 ms doubling to 0.5 s.
+TRANSACTION_BACKOFF = Backoff(attempts=6, base_seconds=0.025, cap_seconds=0.5)
 
 
 @cache

@@ -8,10 +8,18 @@ Item layout (PK / SK: main attributes):
   ttl for guest carts.
 - product, PRODUCT#<productId> / PRODUCT: name, description, category, skus (list, in order), updatedAt;
   GSI1 (CATALOG, name#id) and GSI2 (CATEGORY#<category>, name#id).
-- sku (stock), SKU#<sku> / SKU: productId, productName, variantName, price {amount, currency}, onHand,
-  reserved, available, retired.
-- reservation, RESERVATION#<id> / RESERVATION: lines [{sku, quantity}], status RESERVED / RELEASED /
-  COMMITTED, expiresAt, ttl.
+- sku (stock), SKU#<sku> / SKU: productId, productName, variantName, price {amount, currency}, retired;
+  the counters of the SKU's shard 0 (onHand, reserved, available); shards (how many shards take new
+  reservations, 1..64; absent = 1), shardSpan (how many shard indexes may hold units: above `shards` while a
+  shrunk SKU's old shards still hold reserved units; absent = 1), purchaseLimit (units per buyer; absent = none).
+- sku shard, SKU#<sku>#SHARD#<n> / SHARD (n = 1..shardSpan-1): sku, shard, onHand, reserved, available,
+  active (false once a reshard left it out: it then holds only reserved units, available 0, until they close).
+- buyer purchases, BUYER#<buyer> / PURCHASES (buyer = CUSTOMER#<sub> or SESSION#<sessionId>): one counter
+  attribute `u#<sku>` per SKU with a purchase limit, the units that buyer holds in open reservations plus
+  has bought; taken in the reservation's transaction, given back by a release (not by a commit).
+- reservation, RESERVATION#<id> / RESERVATION: lines [{sku, quantity}], takes [{sku, shard, quantity}] (where
+  the units came from), buyer and counted (the SKUs whose purchase counter it took), status RESERVED /
+  RELEASED / COMMITTED, expiresAt, ttl.
 - checkout, CHECKOUT#<checkoutId> / CHECKOUT: the record of commerce.domain.checkout.models.Checkout
   (status, owner, lines, total, email, shippingAddress, payment, failure, version). While QUEUED it is also
   in GSI1 (QUEUED_CHECKOUTS#<shard 00..15>, <reservation expiry>#<id>) so the upkeep finds never-started
@@ -19,9 +27,9 @@ Item layout (PK / SK: main attributes):
 - payment task, PAYMENT#<intentId> / TASK: the Step Functions task token waiting for that intent's webhook.
 - webhook event, WEBHOOK#<eventId> / EVENT: a payment provider event already handled (dedup), ttl.
 
-Stock counters live on the SKU item and only change through conditional writes:
-`available = onHand - reserved` is kept as its own attribute because DynamoDB conditions cannot do
-arithmetic; every write that touches one of the three keeps the equation true.
+Stock counters live on the SKU item (shard 0) and its shard items and only change through conditional
+writes: `available = onHand - reserved` is kept as its own attribute on each because DynamoDB conditions
+cannot do arithmetic; every write that touches one of the three keeps the equation true on that item.
 """
 
 from __future__ import annotations
@@ -55,6 +63,20 @@ def product_key(product_id: str) -> dict[str, str]:
 
 def sku_key(sku: str) -> dict[str, str]:
     return key(f"SKU#{sku}", "SKU")
+
+
+def sku_shard_key(sku: str, shard: int) -> dict[str, str]:
+    """Shard 0 is the SKU item itself (an unsharded SKU is stored exactly as before shards existed)."""
+    return sku_key(sku) if shard == 0 else key(f"SKU#{sku}#SHARD#{shard}", "SHARD")
+
+
+def purchases_key(buyer: str) -> dict[str, str]:
+    return key(f"BUYER#{buyer}", "PURCHASES")
+
+
+def purchase_counter(sku: str) -> str:
+    """The attribute of a buyer's PURCHASES item counting one SKU."""
+    return f"u#{sku}"
 
 
 def reservation_key(reservation_id: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_attrs
+from commerce.adapters.dynamodb.client import TRANSACTION_BACKOFF, dynamodb_client, from_attrs, to_attrs
 from commerce.adapters.dynamodb.inventory import cancellation_reasons, only_contention
 from commerce.adapters.dynamodb.keys import payment_task_key, sku_key, webhook_event_key
 from commerce.domain.clock import rfc3339, utc_now
@@ -39,10 +39,6 @@ _IDENTITY_NAMES = {
     "#orderId": "orderId",
     "#updatedAt": "updatedAt",
 }
-
-
-# As the stock ledger's transactions back off: they collide on the same SKU items.
-TRANSACTION_BACKOFF = Backoff(attempts=6, base_seconds=0.025, cap_seconds=0.5)
 
 
 class DynamoDbPaymentRecords:

@@ -75,6 +75,13 @@ def owner_key(owner: OrderOwner) -> str:
     return f"SESSION#{owner.session_id}"
 
 
+def buyer_of(owner: OrderOwner) -> str:
+    """Who a purchase limit counts against: the customer when there is one, else the guest session."""
+    if owner.customer_id is not None:
+        return f"CUSTOMER#{owner.customer_id}"
+    return owner_key(owner)
+
+
 def identify_owner(credentials: Credentials, sessions: SessionReader, now: datetime) -> OrderOwner:
     """Who is checking out: the live session the token proves, and its customer (bound, or proven by a JWT).
 
@@ -129,7 +136,7 @@ class CheckoutDesk:
             raise Busy(self._policy.busy_retry_after_seconds)
 
         now = self._clock()
-        expires_at = self._reserve(checkout_id, cart, now)
+        expires_at = self._reserve(checkout_id, cart, now, buyer_of(owner))
         checkout = Checkout(
             checkout_id=checkout_id,
             order_id=self._order_ids(),
@@ -164,11 +171,14 @@ class CheckoutDesk:
             self._queue.enqueue(stored.checkout_id)
         return Placement(stored, created=stored == checkout)
 
-    def _reserve(self, checkout_id: str, cart: PricedCart, now: datetime) -> datetime:
-        """Reserve the cart's lines under the checkout's id; returns when the reservation expires."""
+    def _reserve(self, checkout_id: str, cart: PricedCart, now: datetime, buyer: str) -> datetime:
+        """Reserve the cart's lines under the checkout's id (counted against `buyer`'s purchase limits);
+        returns when the reservation expires."""
         lines = [ReservationLine(sku=line.sku, quantity=line.quantity) for line in cart.lines]
         try:
-            reservation = reserve_stock(self._ledger, checkout_id, lines, expires_at=now + self._policy.reservation_ttl)
+            reservation = reserve_stock(
+                self._ledger, checkout_id, lines, expires_at=now + self._policy.reservation_ttl, buyer=buyer
+            )
         except ReservationMismatch as error:
             # An earlier attempt with this key reserved other lines, then failed before recording the
             # checkout. Nothing else refers to that reservation: give its units back.

@@ -59,6 +59,58 @@ class OutOfStock(CommerceError):
         self.shortages = shortages
 
 
+@dataclass(frozen=True)
+class OverLimit:
+    """One line that would take its buyer past the SKU's purchase limit: `held` counts open and bought units."""
+
+    line: int
+    sku: str
+    requested: int
+    held: int
+    limit: int
+
+    def problem(self) -> FieldProblem:
+        room = max(self.limit - self.held, 0)
+        return FieldProblem(
+            field=f"lines[{self.line}].quantity",
+            code="PURCHASE_LIMIT",
+            message=f"{self.requested} of {self.sku} requested; the limit is {self.limit} per buyer, {room} left",
+        )
+
+
+class PurchaseLimitExceeded(CommerceError):
+    """Nothing was reserved: at least one line is over its SKU's per-buyer limit. One problem per such line."""
+
+    code = ErrorCode.PURCHASE_LIMIT
+
+    def __init__(self, over: list[OverLimit]) -> None:
+        skus = ", ".join(o.sku for o in over)
+        super().__init__(f"Over the purchase limit for {skus}", errors=[o.problem() for o in over])
+        self.over = over
+
+
+class ReservationTooFragmented(Conflict):
+    """The units exist, but spread over more shards than one transaction may touch: nothing was reserved."""
+
+    def __init__(self, items: int, limit: int) -> None:
+        super().__init__(
+            f"Serving these lines would touch {items} items, more than one transaction's {limit}; "
+            "order fewer lines, or let an operator reshard the SKU (which gathers its units)"
+        )
+
+
+class StockBusy(CommerceError):
+    """DynamoDB kept throttling the stock items (a hot SKU with too few shards): nothing changed; retry."""
+
+    code = ErrorCode.BUSY
+
+    def __init__(self, retry_after_seconds: int = 1) -> None:
+        super().__init__(
+            "The stock of this SKU is too busy right now; retry shortly",
+            headers={"Retry-After": str(retry_after_seconds)},
+        )
+
+
 class ReservationNotFound(NotFound):
     def __init__(self, reservation_id: str) -> None:
         super().__init__(f"There is no reservation {reservation_id!r}")

@@ -12,11 +12,15 @@ from datetime import datetime
 from commerce.domain.errors import FieldProblem, ValidationFailed
 from commerce.domain.inventory.errors import ReservationNotFound, SkuNotFound
 from commerce.domain.inventory.models import (
+    KEEP,
     MAX_ON_HAND,
     MAX_RESERVATION_LINES,
+    MAX_SHARDS,
+    Keep,
     Reservation,
     ReservationLine,
     Stock,
+    StockSettings,
     is_reservation_id,
     is_sku,
 )
@@ -33,25 +37,43 @@ def get_stock(ledger: StockLedger, sku: str) -> Stock:
 
 
 def set_on_hand(ledger: StockLedger, sku: str, on_hand: int) -> Stock:
+    """Set on-hand units only (shards and purchase limit stay as they are)."""
+    return set_stock(ledger, sku, StockSettings(on_hand))
+
+
+def set_stock(ledger: StockLedger, sku: str, settings: StockSettings) -> Stock:
+    """PUT /admin/inventory/{sku}: on-hand units, and optionally the shard count and the purchase limit."""
     if not is_sku(sku):
         raise SkuNotFound(sku)
-    if isinstance(on_hand, bool) or not isinstance(on_hand, int) or not 0 <= on_hand <= MAX_ON_HAND:
-        raise ValidationFailed(
-            "onHand is out of range",
-            errors=[FieldProblem(field="onHand", code="OUT_OF_RANGE", message=f"must be 0 to {MAX_ON_HAND}")],
+    problems: list[FieldProblem] = []
+    if not isinstance(settings.on_hand, Keep) and not _is_int_in(settings.on_hand, 0, MAX_ON_HAND):
+        problems.append(FieldProblem(field="onHand", code="OUT_OF_RANGE", message=f"must be 0 to {MAX_ON_HAND}"))
+    if not isinstance(settings.shards, Keep) and not _is_int_in(settings.shards, 1, MAX_SHARDS):
+        problems.append(FieldProblem(field="shards", code="OUT_OF_RANGE", message=f"must be 1 to {MAX_SHARDS}"))
+    limit = settings.purchase_limit
+    if limit is not KEEP and limit is not None and not _is_int_in(limit, 1, MAX_ON_HAND):
+        problems.append(
+            FieldProblem(field="purchaseLimit", code="OUT_OF_RANGE", message=f"must be 1 to {MAX_ON_HAND}, or null")
         )
-    return ledger.set_on_hand(sku, on_hand)
+    if problems:
+        raise ValidationFailed("The stock settings are not valid", errors=problems)
+    return ledger.set_stock(sku, settings)
 
 
 def reserve_stock(
-    ledger: StockLedger, reservation_id: str, lines: Sequence[ReservationLine], expires_at: datetime
+    ledger: StockLedger,
+    reservation_id: str,
+    lines: Sequence[ReservationLine],
+    expires_at: datetime,
+    buyer: str | None = None,
 ) -> Reservation:
-    """Reserve all `lines` or none (OutOfStock lists each short line). Retrying with the same id is safe."""
+    """Reserve all `lines` or none (OutOfStock lists each short line, PurchaseLimitExceeded each line over
+    its SKU's limit for `buyer`). Retrying with the same id is safe."""
     _check_reservation_id(reservation_id)
     _check_lines(lines)
     if expires_at.tzinfo is None:
         raise ValueError("expires_at must be timezone-aware")
-    return ledger.reserve(reservation_id, tuple(lines), expires_at)
+    return ledger.reserve(reservation_id, tuple(lines), expires_at, buyer)
 
 
 def release_reservation(ledger: StockLedger, reservation_id: str) -> Reservation:
@@ -66,6 +88,10 @@ def commit_reservation(ledger: StockLedger, reservation_id: str) -> Reservation:
     if not is_reservation_id(reservation_id):
         raise ReservationNotFound(reservation_id)
     return ledger.commit(reservation_id)
+
+
+def _is_int_in(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _check_reservation_id(reservation_id: str) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-# `rfc3339` is re-exported only for adapters/dynamodb/inventory.py (another branch rewrites it this session);
-# everything else imports the clock from `commerce.domain.clock`.
-from commerce.domain.clock import rfc3339 as rfc3339
+from commerce.domain.clock import rfc3339
 from commerce.domain.sessions.tokens import SessionToken
 
 
