@@ -27,6 +27,7 @@ class ErrorCode(Enum):
     BELOW_RESERVED = "BELOW_RESERVED"
     CONFLICT = "CONFLICT"
     CART_EMPTY = "CART_EMPTY"
+    CHECKOUT_IN_PROGRESS = "CHECKOUT_IN_PROGRESS"
     CART_LIMIT = "CART_LIMIT"
     INVALID_TRANSITION = "INVALID_TRANSITION"
     IDEMPOTENCY_KEY_REQUIRED = "IDEMPOTENCY_KEY_REQUIRED"
@@ -62,6 +63,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.BELOW_RESERVED: 409,
     ErrorCode.CONFLICT: 409,
     ErrorCode.CART_EMPTY: 409,
+    ErrorCode.CHECKOUT_IN_PROGRESS: 409,
     ErrorCode.INVALID_TRANSITION: 409,
     ErrorCode.REQUEST_IN_PROGRESS: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
@@ -87,6 +89,7 @@ _TITLE: dict[ErrorCode, str] = {
     ErrorCode.BELOW_RESERVED: "On-hand stock cannot go below reserved stock",
     ErrorCode.CONFLICT: "Conflicting concurrent change",
     ErrorCode.CART_EMPTY: "The cart is empty",
+    ErrorCode.CHECKOUT_IN_PROGRESS: "The cart has an open checkout",
     ErrorCode.CART_LIMIT: "Cart limit reached",
     ErrorCode.INVALID_TRANSITION: "Invalid status transition",
     ErrorCode.IDEMPOTENCY_KEY_REQUIRED: "Idempotency-Key header required",
@@ -120,6 +123,7 @@ class CommerceError(Exception):
         code: ErrorCode | None = None,
         errors: list[FieldProblem] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         if code is not None:
@@ -127,6 +131,7 @@ class CommerceError(Exception):
         self.detail = detail
         self.errors = errors or []
         self.headers = headers or {}
+        self.extensions = extensions or {}  # extra members of the problem (RFC 9457 extensions), e.g. checkoutId
 
 
 class ValidationFailed(CommerceError):
