@@ -149,14 +149,15 @@ class Checkouts:
         Storefront(table).seed_sku(SKU, amount=1200, available=1000)
 
     def add(self, key: str, *, expires_in: timedelta, status: CheckoutStatus = CheckoutStatus.QUEUED) -> str:
-        checkout_id = checkout_id_for("SESSION#s1", key)
+        # Each from its own session: a cart has one open checkout at a time.
+        checkout_id = checkout_id_for(f"SESSION#s-{key}", key)
         now = order_clock()
         reserve_stock(self.ledger, checkout_id, [ReservationLine(SKU, 2)], now + expires_in)
         self.repository.create(
             Checkout(
                 checkout_id=checkout_id,
                 order_id="3f6c2a9e-7b1d-4c5e-9a8f-1e2d3c4b5a69",
-                owner=OrderOwner(session_id="s1"),
+                owner=OrderOwner(session_id=f"s-{key}"),
                 status=status,
                 email="ada@example.com",
                 shipping_address=ShippingAddress("Ada", "1 Main St", "Paris", "75001", "FR"),
