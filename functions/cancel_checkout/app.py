@@ -48,7 +48,9 @@ app = create_app()
 def cancel(checkout_id: str) -> Response[str]:
     who = caller(app, customers)
     owner = identify_owner(who, lambda session_id: sessions.load(session_id, (), ()).session, order_clock())
-    deps = CancelDeps(checkouts, order_repository(settings, app.lambda_context), ledger, provider, records, tasks, events)
+    deps = CancelDeps(
+        checkouts, order_repository(settings, app.lambda_context), ledger, provider, records, tasks, events
+    )
     cancelled = cancel_checkout(deps, owner, checkout_id)
     metrics.add_metric(name="CheckoutCancelled", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()

@@ -125,7 +125,9 @@ def test_the_final_status_frees_the_lock_and_the_next_key_is_accepted(shop: Shop
     # When it ends (here: expired) and its stock goes back
     stored = shop.checkouts.get(first)
     assert stored is not None
-    expired = stored.moved_to(CheckoutStatus.EXPIRED, datetime.now(UTC), failure=Failure(FailureCode.PAYMENT_TIMEOUT, "x"))
+    expired = stored.moved_to(
+        CheckoutStatus.EXPIRED, datetime.now(UTC), failure=Failure(FailureCode.PAYMENT_TIMEOUT, "x")
+    )
     shop.checkouts.replace(expired, expected_version=stored.version)
     release_reservation(shop.ledger, first)
     # Then the lock is gone, and a new key checks the cart out again

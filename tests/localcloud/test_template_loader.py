@@ -278,8 +278,12 @@ def test_the_real_templates_route_throttles_are_read_with_the_stage_defaults(rea
     assert str(api.throttling["ThrottlingBurstLimit"]) == str(params["ThrottlingBurstLimit"]["Default"])
     routes = api.throttling["RouteSettings"]
     assert set(routes) == {"POST /sessions", "POST /checkouts"}
-    assert str(routes["POST /checkouts"]["ThrottlingRateLimit"]) == str(params["CheckoutsThrottlingRateLimit"]["Default"])
-    assert str(routes["POST /sessions"]["ThrottlingBurstLimit"]) == str(params["SessionsThrottlingBurstLimit"]["Default"])
+    assert str(routes["POST /checkouts"]["ThrottlingRateLimit"]) == str(
+        params["CheckoutsThrottlingRateLimit"]["Default"]
+    )
+    assert str(routes["POST /sessions"]["ThrottlingBurstLimit"]) == str(
+        params["SessionsThrottlingBurstLimit"]["Default"]
+    )
 
 
 def _api_with_route_settings(project: ThrowawayProject, route_settings: dict) -> None:

@@ -58,7 +58,7 @@ class DynamoDbCheckouts:
         try:
             self.client.transact_write_items(TransactItems=[record, lock])  # type: ignore[list-item]
         except self.client.exceptions.TransactionCanceledException as error:
-            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
             if reasons[:1] == ["ConditionalCheckFailed"]:
                 stored = self.get(checkout.checkout_id)
                 if stored is not None:

@@ -2,8 +2,9 @@
 far its workflow got (status, payment, failure).
 
 Status moves only forward, through `CheckoutStatus.may_become`; `COMPLETED`, `FAILED`, `EXPIRED` and
-`CANCELLED` are final. A cart has at most one open (not final) checkout: see `Checkout.cart`. The checkout id is derived from the caller and its `Idempotency-Key`, so a retried request (or a
-retried delivery of the same work) always names the same checkout, execution and payment intent.
+`CANCELLED` are final. A cart has at most one open (not final) checkout: see `Checkout.cart`. The checkout
+id is derived from the caller and its `Idempotency-Key`, so a retried request (or a retried delivery of the
+same work) always names the same checkout, execution and payment intent.
 """
 
 from __future__ import annotations

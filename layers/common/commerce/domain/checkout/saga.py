@@ -341,9 +341,7 @@ def compensate_checkout(
     return Compensated(checkout, decision, refunded=refunded, published=published)
 
 
-def close_payment(
-    checkout: Checkout, provider: PaymentProvider, records: PaymentRecords, events: DomainEvents
-) -> bool:
+def close_payment(checkout: Checkout, provider: PaymentProvider, records: PaymentRecords, events: DomainEvents) -> bool:
     """Make sure nobody can pay any more, and give back what was paid. True when a refund was made."""
     assert checkout.payment is not None
     record = records.decide(checkout.payment.intent_id, checkout.checkout_id, checkout.order_id, PaymentOutcome.CLOSED)
