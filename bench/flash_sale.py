@@ -112,14 +112,17 @@ class Cloud:
         return {"Authorization": f"Bearer {self._operator}"}
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """An API call, retried over the gateway's 429 (never over a function's answer, whose 429 is BUSY)."""
+        """An API call, retried over the gateway's 429 (never over a function's answer, whose 429 is BUSY), and,
+        for a read, over a 5xx (a function that timed out on an overloaded machine)."""
         for attempt in range(MAX_ATTEMPTS):
             try:
                 response = self.http.request(method, self.api + path, timeout=60, **kwargs)
             except requests.ConnectionError:
                 time.sleep(min(2.0, 0.05 * 2**attempt))
                 continue
-            if response.status_code != 429 or "application/problem" in response.headers.get("content-type", ""):
+            problem = "application/problem" in response.headers.get("content-type", "")
+            throttled = response.status_code == 429 and not problem
+            if not throttled and not (method == "GET" and response.status_code >= 500):
                 return response
             time.sleep(random.uniform(0.05, min(2.0, 0.1 * 2**attempt)))
         raise RuntimeError(f"{method} {path}: still refused after {MAX_ATTEMPTS} attempts")
@@ -145,6 +148,7 @@ class Tally:
     status: dict[str, str] = field(default_factory=dict)  # checkout id -> last status seen
     roles: Counter[str] = field(default_factory=Counter)
     broken: list[str] = field(default_factory=list)  # answers that break the contract (replays that differ...)
+    errors: Counter[str] = field(default_factory=Counter)  # buyers that gave up on an error, by its kind
     buyers_done: int = 0
 
     def answered(self, response: requests.Response, seconds: float) -> None:
@@ -194,6 +198,10 @@ class Sale:
             self._think()
             self._pay(waiting, "pm_card_chargeDeclined" if role == "decliner" else "pm_card_visa")
             self._wait(checkout["checkoutId"], headers, set(FINAL))
+        except (requests.RequestException, RuntimeError, ValueError, KeyError) as error:
+            # The buyer gives up (an overloaded cloud); what it had accepted is still followed by the drain.
+            with self.tally.lock:
+                self.tally.errors[type(error).__name__] += 1
         finally:
             with self.tally.lock:
                 self.tally.buyers_done += 1
@@ -269,6 +277,7 @@ class Sampler:
     def __init__(self, cloud: Cloud, sku: str, tally: Tally, interval: float = 0.5) -> None:
         self.cloud, self.sku, self.tally, self.interval = cloud, sku, tally, interval
         self.samples: list[Sample] = []
+        self.skipped = 0
         self._stop = threading.Event()
         self._sqs, self._sfn = cloud.client("sqs"), cloud.client("stepfunctions")
         queues = self._sqs.list_queues().get("QueueUrls", [])
@@ -285,11 +294,17 @@ class Sampler:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.sample()
+        self._sample_once()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
+            self._sample_once()
+
+    def _sample_once(self) -> None:
+        try:
             self.sample()
+        except (requests.RequestException, RuntimeError, KeyError):
+            self.skipped += 1  # a reading failed (an overloaded cloud): this sample is left out
 
     def sample(self) -> None:
         with self.tally.lock:
@@ -368,7 +383,8 @@ class MemoryWatch:
 
 def stock(cloud: Cloud, sku: str) -> dict[str, Any]:
     answer = cloud.call("GET", f"/admin/inventory/{sku}", headers=cloud.operator())
-    answer.raise_for_status()
+    if answer.status_code != 200:
+        raise RuntimeError(f"GET /admin/inventory/{sku}: {answer.status_code} {answer.text}")
     return dict(answer.json())
 
 
@@ -538,7 +554,7 @@ def print_report(report: dict[str, Any]) -> None:
         f"  wall time {report['wallSeconds']:.1f} s "
         f"(sale {report['saleSeconds']:.1f} s, drain {report['drainSeconds']:.1f} s)"
     )
-    print(f"  roles: {report['roles']}")
+    print(f"  roles: {report['roles']}; buyers who gave up on an error: {report['buyerErrors'] or 0}")
     print(f"  POST /checkouts answers: {report['answers']}  codes: {report['codes']}")
     latency = report["checkoutLatencyMs"]
     print(
@@ -632,6 +648,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "peakPssMiB": memory.peak_bytes / 2**20 if pid is not None else None,
         "broken": tally.broken,
+        "buyerErrors": dict(tally.errors),
+        "samplesSkipped": sampler.skipped,
         "books": books,
         "samples": [asdict(s) for s in sampler.samples],
     }
