@@ -58,6 +58,8 @@ import boto3
 import requests
 from requests.adapters import HTTPAdapter
 
+from commerce.domain.checkout.models import checkout_id_for
+
 FINAL = frozenset({"COMPLETED", "FAILED", "EXPIRED", "CANCELLED"})
 ROLES = {"payer": 55, "decliner": 10, "abandoner": 15, "retrier": 10, "hoarder": 10}
 HOARDER_KEYS = 4
@@ -145,6 +147,9 @@ class Tally:
     codes: Counter[str] = field(default_factory=Counter)  # their problem codes
     latencies: list[float] = field(default_factory=list)  # seconds, every POST /checkouts
     accepted: dict[str, dict[str, str]] = field(default_factory=dict)  # checkout id -> its buyer's headers
+    # Every checkout a key sent may have created (its id follows from the session and the key), whether or not
+    # the buyer saw the answer (a 5xx, a dropped connection): the drain looks each one up.
+    sent: dict[str, dict[str, str]] = field(default_factory=dict)
     status: dict[str, str] = field(default_factory=dict)  # checkout id -> last status seen
     roles: Counter[str] = field(default_factory=Counter)
     broken: list[str] = field(default_factory=list)  # answers that break the contract (replays that differ...)
@@ -215,6 +220,9 @@ class Sale:
     def _place(self, headers: dict[str, str], key: str) -> dict[str, Any] | None:
         """POST /checkouts with `key`, retried with the same key over 429; the checkout, or None if refused."""
         body = {"email": "buyer@example.com", "shippingAddress": ADDRESS}
+        session_id = headers["X-Session-Token"].split(".", 1)[0]
+        with self.tally.lock:
+            self.tally.sent[checkout_id_for(f"SESSION#{session_id}", key)] = headers
         for attempt in range(MAX_ATTEMPTS):
             started = time.perf_counter()
             try:
@@ -422,7 +430,14 @@ def run_schedules(cloud: Cloud) -> bool:
 
 
 def drain(sale: Sale, deadline_seconds: float) -> None:
-    """Wait until every accepted checkout is final (or the deadline passes), running the upkeep once first."""
+    """Wait until every accepted checkout is final (or the deadline passes), running the upkeep once first.
+    A checkout created by a request whose answer the buyer never saw is found by its id and waited for too."""
+    with sale.tally.lock:
+        unseen = {cid: h for cid, h in sale.tally.sent.items() if cid not in sale.tally.accepted}
+    for checkout_id, headers in unseen.items():
+        answer = sale.cloud.call("GET", f"/checkouts/{checkout_id}", headers=headers)
+        if answer.status_code == 200:
+            sale.tally.saw(checkout_id, str(answer.json()["status"]), headers)
     run_schedules(sale.cloud)
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
