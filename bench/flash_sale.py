@@ -119,7 +119,7 @@ class Cloud:
         for attempt in range(MAX_ATTEMPTS):
             try:
                 response = self.http.request(method, self.api + path, timeout=60, **kwargs)
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # unanswered: retried, with the same key
                 time.sleep(min(2.0, 0.05 * 2**attempt))
                 continue
             problem = "application/problem" in response.headers.get("content-type", "")
@@ -229,7 +229,7 @@ class Sale:
                 response = self.cloud.http.post(
                     f"{self.cloud.api}/checkouts", json=body, headers={**headers, "Idempotency-Key": key}, timeout=60
                 )
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # unanswered: retried, with the same key
                 time.sleep(min(2.0, 0.05 * 2**attempt))
                 continue
             self.tally.answered(response, time.perf_counter() - started)
