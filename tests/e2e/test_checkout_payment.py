@@ -163,11 +163,10 @@ def test_a_paid_checkout_completes_its_order_is_paid_and_its_stock_committed(api
     assert order["total"] == {"amount": 3000, "currency": "EUR"}
     assert stock(api, sku) == {"sku": sku, "onHand": 3, "reserved": 0, "available": 3}
     assert sku not in shopper.cart_skus()
-    # And the operator sees the execution's three steps, all succeeded
+    # And the operator sees the execution's two steps, all succeeded
     execution = settled_execution(api, checkout["checkoutId"])
     assert (execution["name"], execution["status"]) == (checkout["checkoutId"], "SUCCEEDED")
     assert [(s["name"], s["status"]) for s in execution["steps"]] == [
-        ("Prepare", "SUCCEEDED"),
         ("RequestPayment", "SUCCEEDED"),
         ("Complete", "SUCCEEDED"),
     ]
