@@ -23,10 +23,15 @@ from commerce.settings import FunctionSettings, load_settings
 
 class Settings(FunctionSettings):
     checkout_state_machine_arn: str = Field(alias="CHECKOUT_STATE_MACHINE_ARN", min_length=1)
+    # Carried in each execution's input: the state machine's payment task reads its timeout from there.
+    payment_timeout_seconds: int = Field(alias="PAYMENT_TIMEOUT_SECONDS", ge=60, le=86400)
 
 
 settings = load_settings(Settings)
-workflow = StepFunctionsCheckoutWorkflow(settings.checkout_state_machine_arn)
+workflow = StepFunctionsCheckoutWorkflow(
+    settings.checkout_state_machine_arn,
+    execution_input={"paymentTimeoutSeconds": settings.payment_timeout_seconds},
+)
 # Never fail the whole batch: a batch whose every message failed is reported message by message too. Failed
 # messages are logged with their traceback through the standard logger that Powertools' Logger formats.
 processor = BatchProcessor(

@@ -1,8 +1,9 @@
 """The local API Gateway: a WSGI app serving one HTTP API (payload format 2.0) of template.yaml.
 
-A request goes through what API Gateway does, in order: stage throttling (429), the 10 MB payload
-limit (413), CORS preflight (answered here, 204), route selection (404), the route's JWT authorizer
-(401/403), then the function, whose result becomes the response.
+A request goes through what API Gateway does, in order: route selection, stage throttling of the route
+(its RouteSettings, else the default route settings: 429), the 10 MB payload limit (413), CORS preflight
+(answered here, 204), an unmatched route (404), the route's JWT authorizer (401/403), then the function,
+whose result becomes the response.
 
 Failures are reported with API Gateway's own status codes and `{"message": ...}` bodies, after
 Lambda's documentation ("If the function runs but returns an error, or returns a response in the
@@ -21,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
 
@@ -34,7 +36,7 @@ from localcloud.http_api.jwks import JwksProvider
 from localcloud.http_api.jwt_authorizer import AuthorizationFailed, JwtVerifier
 from localcloud.http_api.responses import HttpResponse, MalformedResult, from_function_result, gateway_message
 from localcloud.http_api.routing import RouteMatch, RouteTable
-from localcloud.http_api.throttling import Clock, bucket_from_route_settings
+from localcloud.http_api.throttling import Clock, stage_throttle
 from localcloud.lambda_service.runtime import FunctionError, InvokeError
 from localcloud.model import HttpApi
 
@@ -78,7 +80,7 @@ class HttpApiGateway:
         self._routes = RouteTable(api.routes)
         self._verifier = JwtVerifier(jwks, now=now)
         self._cors = CorsPolicy(api.cors) if api.cors else None
-        self._bucket = bucket_from_route_settings(api.throttling, clock)
+        self._throttle = stage_throttle(api.throttling, clock)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request_id = new_request_id()
@@ -99,12 +101,14 @@ class HttpApiGateway:
         return [response.body]
 
     def _handle(self, environ: dict[str, Any], request_id: str) -> HttpResponse:
-        if self._bucket is not None and not self._bucket.try_acquire():
+        head = IncomingRequest.from_environ(environ, b"")  # the body is read only once the request is admitted
+        match = self._routes.match(head.method, head.raw_path)
+        if not self._throttle.admits(match.route_key if match else None):
             return gateway_message(429, "Too Many Requests")
         body = self._read_body(environ)
         if body is None:
             return gateway_message(413, "Request Entity Too Large")
-        request = IncomingRequest.from_environ(environ, body)
+        request = replace(head, body=body)
         if self._cors is not None and CorsPolicy.is_preflight(request.method, request.headers):
             return HttpResponse(204, self._cors.preflight_headers(request.headers))
         response = self._route(request, request_id)

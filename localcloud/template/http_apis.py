@@ -68,7 +68,7 @@ def build_http_apis(
                 routes=tuple(routes),
                 authorizers=authorizers,
                 cors=cors,
-                throttling=_throttling(stage_id, stage),
+                throttling=_throttling(stage_id, stage, {_route_key(route) for route in routes}),
                 api_id=api_id,
                 stage=str(stage.get("StageName", "$default")),
             )
@@ -84,14 +84,38 @@ def _stage_of(api_id: str, resources: Mapping[str, dict[str, Any]]) -> tuple[str
     return "", {}
 
 
-def _throttling(stage_id: str, stage: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The stage's DefaultRouteSettings, its throttling limits checked to be numbers (the router enforces them)."""
-    settings = stage.get("DefaultRouteSettings")
-    if not settings:
+def _throttling(stage_id: str, stage: Mapping[str, Any], route_keys: set[str]) -> dict[str, Any] | None:
+    """The stage's DefaultRouteSettings, with its RouteSettings (by route key) under "RouteSettings"; every
+    throttling limit checked to be a number and every route key to name a route of the API, as API Gateway
+    checks them on deployment (the router enforces them)."""
+    base = ("Resources", stage_id, "Properties")
+    default = _route_settings(stage.get("DefaultRouteSettings"), (*base, "DefaultRouteSettings"))
+    per_route = stage.get("RouteSettings")
+    if per_route and not isinstance(per_route, Mapping):
+        raise LocalCloudTemplateError("RouteSettings must be a mapping", location=location_of(*base, "RouteSettings"))
+    routes = {}
+    for key, settings in (per_route or {}).items():
+        where = (*base, "RouteSettings", str(key))
+        if str(key) not in route_keys:
+            raise LocalCloudTemplateError(
+                f"RouteSettings names {key!r}, which is not a route of this API", location=location_of(*where)
+            )
+        routes[str(key)] = _route_settings(settings, where)
+    if not default and not routes:
         return None
-    where = ("Resources", stage_id, "Properties", "DefaultRouteSettings")
+    return {**default, "RouteSettings": routes} if routes else default
+
+
+def _route_key(route: HttpRoute) -> str:
+    """API Gateway's route key ("POST /checkouts", "$default"), as RouteSettings names routes."""
+    return route.path if route.path == "$default" else f"{route.method.upper()} {route.path}"
+
+
+def _route_settings(settings: Any, where: tuple[str, ...]) -> dict[str, Any]:
+    if not settings:
+        return {}
     if not isinstance(settings, Mapping):
-        raise LocalCloudTemplateError("DefaultRouteSettings must be a mapping", location=location_of(*where))
+        raise LocalCloudTemplateError(f"{where[-1]} must be a mapping", location=location_of(*where))
     for name in ("ThrottlingBurstLimit", "ThrottlingRateLimit"):
         if settings.get(name) is not None:
             number_at(settings[name], (*where, name))

@@ -177,11 +177,10 @@ def test_a_paid_checkout_completes_its_order_is_paid_and_its_stock_committed(api
         "purchaseLimit": None,
     }
     assert sku not in shopper.cart_skus()
-    # And the operator sees the execution's three steps, all succeeded
+    # And the operator sees the execution's two steps, all succeeded
     execution = settled_execution(api, checkout["checkoutId"])
     assert (execution["name"], execution["status"]) == (checkout["checkoutId"], "SUCCEEDED")
     assert [(s["name"], s["status"]) for s in execution["steps"]] == [
-        ("Prepare", "SUCCEEDED"),
         ("RequestPayment", "SUCCEEDED"),
         ("Complete", "SUCCEEDED"),
     ]

@@ -74,7 +74,7 @@ def ids(n: int) -> list[str]:
 
 @pytest.fixture
 def admit(state_machine: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    env = {"CHECKOUT_STATE_MACHINE_ARN": state_machine}
+    env = {"CHECKOUT_STATE_MACHINE_ARN": state_machine, "PAYMENT_TIMEOUT_SECONDS": "900"}
     assert set(resource("AdmitCheckoutsFunction")["Properties"]["Environment"]["Variables"]) == set(env)
     configure(monkeypatch, **env)
     return load_handler("admit_checkouts", fresh=True)
@@ -83,11 +83,12 @@ def admit(state_machine: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_the_sample_event_starts_one_execution_per_checkout(admit: Any, state_machine: str) -> None:
     # Given the sample batch of two queued checkouts
     event = load_event("admit_checkouts")
-    # When the consumer runs, Then nothing fails and each checkout has its execution, named after it
+    # When the consumer runs, Then nothing fails and each checkout has its execution, named after it, whose
+    # input also carries the payment timeout (the state machine's payment task reads it from there)
     assert admit(event, FakeLambdaContext()) == {"batchItemFailures": []}
     expected = {json.loads(r["body"])["checkoutId"]: r["body"] for r in event["Records"]}
     assert {name: json.loads(given) for name, given in executions(state_machine).items()} == {
-        name: json.loads(body) for name, body in expected.items()
+        name: {**json.loads(body), "paymentTimeoutSeconds": 900} for name, body in expected.items()
     }
 
 
@@ -148,14 +149,15 @@ class Checkouts:
         Storefront(table).seed_sku(SKU, amount=1200, available=1000)
 
     def add(self, key: str, *, expires_in: timedelta, status: CheckoutStatus = CheckoutStatus.QUEUED) -> str:
-        checkout_id = checkout_id_for("SESSION#s1", key)
+        # Each from its own session: a cart has one open checkout at a time.
+        checkout_id = checkout_id_for(f"SESSION#s-{key}", key)
         now = order_clock()
         reserve_stock(self.ledger, checkout_id, [ReservationLine(SKU, 2)], now + expires_in)
         self.repository.create(
             Checkout(
                 checkout_id=checkout_id,
                 order_id="3f6c2a9e-7b1d-4c5e-9a8f-1e2d3c4b5a69",
-                owner=OrderOwner(session_id="s1"),
+                owner=OrderOwner(session_id=f"s-{key}"),
                 status=status,
                 email="ada@example.com",
                 shipping_address=ShippingAddress("Ada", "1 Main St", "Paris", "75001", "FR"),

@@ -95,17 +95,19 @@ def test_replacing_a_checkout_that_was_never_stored_is_refused(repo: Checkouts) 
 
 def test_the_upkeep_finds_queued_checkouts_whose_reservation_ran_out(repo: Checkouts) -> None:
     # Given three QUEUED checkouts whose reservations run out at T0+1, T0+2 and T0+3 minutes,
-    # and one that already moved on (PROCESSING) with an old reservation
+    # and one that already moved on (PROCESSING) with an old reservation, each from its own cart (a cart has
+    # one open checkout at a time)
     ids = []
     for minute in (3, 1, 2):
         stored = repo.create(
             _checkout(
-                checkout_id=checkout_id_for("SESSION#s1", f"key-{minute}"),
+                checkout_id=checkout_id_for(f"SESSION#s{minute}", "key"),
+                owner=OrderOwner(session_id=f"s{minute}"),
                 reservation_expires_at=T0 + timedelta(minutes=minute),
             )
         )
         ids.append((minute, stored.checkout_id))
-    moving = repo.create(_checkout(checkout_id=checkout_id_for("SESSION#s1", "key-moving")))
+    moving = repo.create(_checkout(checkout_id=checkout_id_for("SESSION#s9", "key"), owner=OrderOwner(session_id="s9")))
     repo.replace(moving.moved_to(CheckoutStatus.PROCESSING, T0), expected_version=moving.version)
     by_minute = dict(ids)
     # When the upkeep asks for those expired before T0+2m30s

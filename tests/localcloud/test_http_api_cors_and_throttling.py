@@ -173,3 +173,43 @@ def test_no_throttling_settings_means_no_throttling() -> None:
     statuses = {client.get("/health").status_code for _ in range(50)}
     # Then none is throttled
     assert statuses == {200}
+
+
+def test_a_route_with_route_settings_has_its_own_bucket_and_the_others_share_the_default() -> None:
+    # Given a stage default of 3 requests and "POST /checkouts" limited to 1, on a clock that stands still
+    clock = FakeClock()
+    invoke = RecordingInvoke()
+    api = make_api(
+        route("GET", "/health", "HealthFunction"),
+        route("POST", "/checkouts", "CreateCheckoutFunction"),
+        throttling={
+            "ThrottlingBurstLimit": 3,
+            "ThrottlingRateLimit": 1,
+            "RouteSettings": {"POST /checkouts": {"ThrottlingBurstLimit": "1", "ThrottlingRateLimit": "1"}},
+        },
+    )
+    client = Client(make_gateway(api, invoke, clock=clock))
+    # When a burst of checkouts arrives, Then one gets through and the rest get API Gateway's 429
+    checkouts = [client.post("/checkouts") for _ in range(3)]
+    assert [r.status_code for r in checkouts] == [200, 429, 429]
+    assert json_body(checkouts[1]) == {"message": "Too Many Requests"}
+    # And the other routes still have the whole default bucket (the checkouts did not use it)
+    assert [client.get("/health").status_code for _ in range(4)] == [200, 200, 200, 429]
+    # And a second later the checkout route has one token again
+    clock.now += 1
+    assert client.post("/checkouts").status_code == 200
+    assert [call[0] for call in invoke.calls].count("CreateCheckoutFunction") == 2
+
+
+def test_route_settings_alone_throttle_only_their_route() -> None:
+    # Given no stage default, and one route limited to a burst of 2 that never refills
+    clock = FakeClock()
+    api = make_api(
+        route("GET", "/health", "HealthFunction"),
+        route("POST", "/sessions", "CreateSessionFunction"),
+        throttling={"RouteSettings": {"POST /sessions": {"ThrottlingBurstLimit": 2, "ThrottlingRateLimit": 0}}},
+    )
+    client = Client(make_gateway(api, RecordingInvoke(), clock=clock))
+    # When many requests arrive, Then only that route is throttled
+    assert [client.post("/sessions").status_code for _ in range(4)] == [200, 200, 429, 429]
+    assert {client.get("/health").status_code for _ in range(20)} == {200}

@@ -269,6 +269,57 @@ def test_throttling_limits_that_are_not_numbers_are_an_error_naming_the_stage_se
     assert raised.value.location.endswith(".Properties.DefaultRouteSettings.ThrottlingBurstLimit")
 
 
+def test_the_real_templates_route_throttles_are_read_with_the_stage_defaults(real_app) -> None:
+    # Given template.yaml's HttpApi: DefaultRouteSettings plus RouteSettings for the two flash-sale routes
+    params = load_template()["Parameters"]
+    # When the loader builds the HTTP API, Then its throttling has both, with the parameters' defaults
+    (api,) = real_app.http_apis
+    assert api.throttling is not None
+    assert str(api.throttling["ThrottlingBurstLimit"]) == str(params["ThrottlingBurstLimit"]["Default"])
+    routes = api.throttling["RouteSettings"]
+    assert set(routes) == {"POST /sessions", "POST /checkouts"}
+    assert str(routes["POST /checkouts"]["ThrottlingRateLimit"]) == str(
+        params["CheckoutsThrottlingRateLimit"]["Default"]
+    )
+    assert str(routes["POST /sessions"]["ThrottlingBurstLimit"]) == str(
+        params["SessionsThrottlingBurstLimit"]["Default"]
+    )
+
+
+def _api_with_route_settings(project: ThrowawayProject, route_settings: dict) -> None:
+    project.resources["Api"] = {"Type": "AWS::Serverless::HttpApi", "Properties": {"RouteSettings": route_settings}}
+    project.function(
+        "Fn",
+        "def handler(event, context):\n    return 1\n",
+        events={"Get": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": "Api"}, "Path": "/x", "Method": "get"}}},
+    )
+
+
+def test_route_settings_for_a_route_the_api_does_not_have_are_an_error_naming_it(
+    throwaway_project: ThrowawayProject,
+) -> None:
+    # Given RouteSettings for "POST /x" on an API whose only route is "GET /x"
+    _api_with_route_settings(throwaway_project, {"POST /x": {"ThrottlingBurstLimit": 1, "ThrottlingRateLimit": 1}})
+    # When the template is loaded, Then the error names that route's settings
+    with pytest.raises(LocalCloudTemplateError) as raised:
+        load_app(throwaway_project.write())
+    assert raised.value.location is not None
+    assert raised.value.location.endswith(".Properties.RouteSettings.POST /x")
+    assert "not a route of this API" in raised.value.reason
+
+
+def test_route_settings_limits_that_are_not_numbers_are_an_error_naming_the_setting(
+    throwaway_project: ThrowawayProject,
+) -> None:
+    # Given a route's rate limit that is not a number
+    _api_with_route_settings(throwaway_project, {"GET /x": {"ThrottlingRateLimit": "fast"}})
+    # When the template is loaded, Then the error names that route's setting
+    with pytest.raises(LocalCloudTemplateError) as raised:
+        load_app(throwaway_project.write())
+    assert raised.value.location is not None
+    assert raised.value.location.endswith(".Properties.RouteSettings.GET /x.ThrottlingRateLimit")
+
+
 def test_an_event_source_on_a_queue_outside_the_template_is_an_error_naming_the_mapping(
     throwaway_project: ThrowawayProject,
 ) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from commerce.domain.carts.models import PricedCart, PricedLine
-from commerce.domain.checkout.errors import AttemptAbandoned, Busy, CartEmpty, CheckoutNotFound, IdempotencyKeyReused
+from commerce.domain.checkout.errors import (
+    AttemptAbandoned,
+    Busy,
+    CartEmpty,
+    CheckoutInProgress,
+    CheckoutNotFound,
+    IdempotencyKeyReused,
+)
 from commerce.domain.checkout.models import Checkout, CheckoutStatus, checkout_id_for
 from commerce.domain.checkout.service import (
     AdmissionPolicy,
@@ -65,9 +74,9 @@ class FailingCreate(InMemoryCheckouts):
         super().__init__()
         self.stored_anyway = stored_anyway
 
-    def create(self, checkout: Checkout) -> Checkout:
+    def create(self, checkout: Checkout, *, replacing: str | None = None) -> Checkout:
         if self.stored_anyway:
-            super().create(checkout)
+            super().create(checkout, replacing=replacing)
         raise RuntimeError("the write failed")
 
 
@@ -180,13 +189,99 @@ def test_the_same_key_with_another_body_is_refused() -> None:
     assert len(w.queue.sent) == 1
 
 
-def test_another_key_is_another_checkout() -> None:
-    # Given a placed checkout, When the caller checks out again with a new key
+def test_another_key_while_a_checkout_is_open_is_refused_naming_the_open_one() -> None:
+    # Given a placed checkout, still open
     w = world(priced_line("CUP-1", 1, 1200))
-    first, second = w.place("key-1").checkout, w.place("key-2").checkout
-    # Then it is a second checkout with its own reservation
-    assert first.checkout_id != second.checkout_id
-    assert w.reserved("CUP-1") == 2
+    first = w.place("key-1").checkout
+    # When the caller checks out again with a new key
+    with pytest.raises(CheckoutInProgress) as refused:
+        w.place("key-2")
+    # Then 409 CHECKOUT_IN_PROGRESS naming the open checkout, with its Location
+    assert refused.value.code is ErrorCode.CHECKOUT_IN_PROGRESS
+    assert refused.value.extensions == {"checkoutId": first.checkout_id}
+    assert refused.value.headers == {"Location": f"/checkouts/{first.checkout_id}"}
+    # And nothing more was reserved, recorded or queued
+    assert w.reserved("CUP-1") == 1
+    assert list(w.checkouts.records) == [first.checkout_id]
+    assert w.queue.sent == [first.checkout_id]
+    # And the first key still answers its checkout
+    assert w.place("key-1").checkout == first
+
+
+@pytest.mark.parametrize("final", [CheckoutStatus.FAILED, CheckoutStatus.EXPIRED, CheckoutStatus.CANCELLED])
+def test_once_the_open_checkout_ended_another_key_is_another_checkout(final: CheckoutStatus) -> None:
+    # Given a checkout that ended (its lock freed by the final write)
+    w = world(priced_line("CUP-1", 1, 1200))
+    first = w.place("key-1").checkout
+    w.checkouts.replace(first.moved_to(final, NOW), expected_version=first.version)
+    release_reservation(w.ledger, first.checkout_id)
+    assert w.checkouts.open_checkout_of(first.cart) is None
+    # When the caller checks out with a new key, Then it is a second checkout with its own reservation
+    second = w.place("key-2").checkout
+    assert second.checkout_id != first.checkout_id
+    assert w.reserved("CUP-1") == 1
+    assert w.checkouts.open_checkout_of(first.cart) == second.checkout_id
+
+
+def test_a_stale_lock_naming_a_final_checkout_is_taken_over() -> None:
+    # Given a lock left behind naming a checkout that ended (the process died before freeing it)
+    w = world(priced_line("CUP-1", 1, 1200))
+    first = w.place("key-1").checkout
+    w.checkouts.records[first.checkout_id] = first.moved_to(CheckoutStatus.EXPIRED, NOW)
+    release_reservation(w.ledger, first.checkout_id)
+    assert w.checkouts.open_checkout_of(first.cart) == first.checkout_id
+    # When the caller checks out with a new key, Then the lock passes to the new checkout
+    second = w.place("key-2").checkout
+    assert w.checkouts.open_checkout_of(first.cart) == second.checkout_id
+
+
+def test_a_race_for_the_cart_lock_lost_after_reserving_gives_the_units_back() -> None:
+    # Given a cart whose lock is taken between the desk's check and its write (another request won)
+    class LosesTheRace(InMemoryCheckouts):
+        def create(self, checkout: Checkout, *, replacing: str | None = None) -> Checkout:
+            self.open_checkouts[checkout.cart] = winner.checkout_id
+            self.records[winner.checkout_id] = winner
+            return super().create(checkout, replacing=replacing)
+
+    w = world(priced_line("CUP-1", 1, 1200), checkouts=LosesTheRace())
+    winner = replace(_any_checkout(w), checkout_id="00000000-0000-4000-8000-000000000001")
+    # When the caller checks out, Then 409 CHECKOUT_IN_PROGRESS names the winner
+    with pytest.raises(CheckoutInProgress) as refused:
+        w.place("key-2")
+    assert refused.value.checkout_id == winner.checkout_id
+    # And the loser's reservation was released: nothing held, nothing queued
+    assert w.reserved("CUP-1") == 0
+    assert w.queue.sent == []
+
+
+def test_concurrent_checkouts_of_one_cart_with_different_keys_admit_exactly_one() -> None:
+    # Given one cart and plenty of stock
+    w = world(priced_line("CUP-1", 1, 1200), on_hand=100)
+    # When 16 requests with 16 keys check it out at the same moment
+    barrier = threading.Barrier(16)
+
+    def attempt(n: int) -> str:
+        barrier.wait()
+        try:
+            return w.place(f"key-{n}").checkout.checkout_id
+        except CheckoutInProgress as refused:
+            return f"409:{refused.checkout_id}"
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(attempt, range(16)))
+    # Then exactly one was accepted, the others were told its id, and only its unit is held
+    accepted = [a for a in answers if not a.startswith("409:")]
+    assert len(accepted) == 1
+    assert {a.removeprefix("409:") for a in answers} == set(accepted)
+    assert w.reserved("CUP-1") == 1
+    assert list(w.checkouts.records) == accepted
+
+
+def _any_checkout(w: World) -> Checkout:
+    """A QUEUED checkout of the world's owner that was never placed through the desk (a competitor's)."""
+    probe = world(*w.carts.lines)
+    placed = probe.place("probe").checkout
+    return replace(placed, owner=w.owner)
 
 
 def test_an_empty_cart_is_refused_and_nothing_happens() -> None:
@@ -313,7 +408,7 @@ def test_no_sequence_of_checkouts_and_retries_reserves_more_than_on_hand(
         w.carts.lines = (priced_line("CUP-1", quantity, 1200),)
         try:
             placement = w.place(key)
-        except (OutOfStock, AttemptAbandoned):
+        except (OutOfStock, AttemptAbandoned, CheckoutInProgress):
             continue
         accepted[placement.checkout.checkout_id] = placement.checkout.lines[0].quantity
     # Then no more than on hand is ever reserved, and exactly what the accepted checkouts hold

@@ -153,14 +153,15 @@ class Shop:
         self.workflow = InMemoryWorkflow()
 
     def checkout(self, key: str, *, expires_in: timedelta, status: CheckoutStatus = CheckoutStatus.QUEUED) -> str:
-        checkout_id = checkout_id_for("SESSION#s1", key)
+        # Each from its own session: a cart has one open checkout at a time.
+        checkout_id = checkout_id_for(f"SESSION#s-{key}", key)
         expires_at = NOW + expires_in
         reserve_stock(self.ledger, checkout_id, [ReservationLine("CUP-1", 2)], expires_at)
         self.checkouts.create(
             Checkout(
                 checkout_id=checkout_id,
                 order_id="3f6c2a9e-7b1d-4c5e-9a8f-1e2d3c4b5a69",
-                owner=OrderOwner(session_id="s1"),
+                owner=OrderOwner(session_id=f"s-{key}"),
                 status=status,
                 email="ada@example.com",
                 shipping_address=ShippingAddress("Ada", "1 Main St", "Paris", "75001", "FR"),

@@ -1,4 +1,4 @@
-"""statemachines/checkout.asl.json as deployed: its substitutions match the template, its happy path is three
+"""statemachines/checkout.asl.json as deployed: its substitutions match the template, its happy path is two
 state transitions, provider errors are retried with full jitter and bounded attempts, every failure reaches the
 compensation, and every error name it retries or catches is one the task functions can raise. Then the
 operators' view of an execution, folded from a Step Functions history."""
@@ -51,8 +51,9 @@ def test_the_placeholders_are_exactly_the_templates_substitutions() -> None:
     assert props["Type"] == "STANDARD"
 
 
-def test_the_happy_path_is_three_state_transitions() -> None:
-    # Given the definition, When the path is followed from StartAt through each success, Then it is 3 states
+def test_the_happy_path_is_two_state_transitions() -> None:
+    # Given the definition, When the path is followed from StartAt through each success, Then it is 2 states
+    # (what a paid order costs in Standard transitions: no Pass state in front)
     path, name = [], definition()["StartAt"]
     while True:
         path.append(name)
@@ -60,16 +61,19 @@ def test_the_happy_path_is_three_state_transitions() -> None:
         if state.get("End") or state["Type"] in ("Succeed", "Fail"):
             break
         name = state["Next"]
-    assert path == ["Prepare", "RequestPayment", "Complete"]
+    assert path == ["RequestPayment", "Complete"]
+    assert not [name for name, state in states().items() if state["Type"] == "Pass"]
 
 
 def test_the_payment_wait_is_a_callback_task_bounded_by_the_payment_timeout() -> None:
     request = states()["RequestPayment"]
     assert request["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
     assert request["Parameters"]["Payload"]["taskToken.$"] == "$$.Task.Token"
-    # The timeout comes from the template's PaymentTimeoutSeconds, as a number, through Prepare.
+    # The timeout is a number in the execution's input, put there by the admission consumer from the template's
+    # PaymentTimeoutSeconds.
     assert request["TimeoutSecondsPath"] == "$.paymentTimeoutSeconds"
-    assert "${PaymentTimeoutSeconds}" in states()["Prepare"]["Parameters"]["paymentTimeoutSeconds.$"]
+    admit = resource("AdmitCheckoutsFunction")["Properties"]["Environment"]["Variables"]
+    assert admit["PAYMENT_TIMEOUT_SECONDS"] == {"Ref": "PaymentTimeoutSeconds"}
 
 
 def test_retries_use_full_jitter_and_bounded_attempts_and_never_retry_a_decline_or_a_timeout() -> None:
@@ -132,8 +136,6 @@ def test_a_declined_checkouts_history_reads_as_its_steps() -> None:
     # Given the history of an execution whose payment was declined (as Step Functions records it)
     events = history(
         ("ExecutionStarted", {}),
-        entered("PassStateEntered", "Prepare"),
-        exited("PassStateExited", "Prepare"),
         entered("TaskStateEntered", "RequestPayment"),
         ("TaskScheduled", {}),
         ("TaskFailed", {"taskFailedEventDetails": {"error": "PaymentProviderUnavailable", "cause": "503"}}),
@@ -154,15 +156,14 @@ def test_a_declined_checkouts_history_reads_as_its_steps() -> None:
     steps = [step.to_json() for step in steps_from_history(iter(events), "SUCCEEDED")]
     # Then each state is one step, in order; the payment step failed with the decline (the retried 503 is gone)
     assert [(s["name"], s["status"]) for s in steps] == [
-        ("Prepare", "SUCCEEDED"),
         ("RequestPayment", "FAILED"),
         ("Compensate", "SUCCEEDED"),
         ("Compensated", "SUCCEEDED"),
         ("CheckoutClosed", "SUCCEEDED"),
     ]
-    assert steps[1]["error"] == {"error": "PaymentDeclined", "cause": "Card declined."}
-    assert (steps[1]["startedAt"], steps[1]["endedAt"]) == ("2026-11-22T10:00:04.000Z", "2026-11-22T10:00:10.000Z")
-    assert steps[0]["error"] is None
+    assert steps[0]["error"] == {"error": "PaymentDeclined", "cause": "Card declined."}
+    assert (steps[0]["startedAt"], steps[0]["endedAt"]) == ("2026-11-22T10:00:02.000Z", "2026-11-22T10:00:08.000Z")
+    assert steps[1]["error"] is None
 
 
 def test_a_retried_step_that_succeeds_ends_without_an_error_and_a_waiting_step_is_running() -> None:
@@ -232,10 +233,10 @@ def test_the_whole_history_is_read_page_by_page() -> None:
     # Given a history Step Functions returns in two pages
     events = history(
         ("ExecutionStarted", {}),
-        entered("PassStateEntered", "Prepare"),
-        exited("PassStateExited", "Prepare"),
         entered("TaskStateEntered", "RequestPayment"),
         exited("TaskStateExited", "RequestPayment"),
+        entered("TaskStateEntered", "Complete"),
+        exited("TaskStateExited", "Complete"),
         ("ExecutionSucceeded", {}),
     )
     client = PagedStepFunctions([events[:3], events[3:]])
@@ -244,6 +245,6 @@ def test_the_whole_history_is_read_page_by_page() -> None:
     view = StepFunctionsExecutions(machine, client=client).execution("c-1")  # type: ignore[arg-type]
     assert view is not None
     assert client.tokens == [None, "1"]
-    assert (view.name, [step.name for step in view.steps]) == ("c-1", ["Prepare", "RequestPayment"])
+    assert (view.name, [step.name for step in view.steps]) == ("c-1", ["RequestPayment", "Complete"])
     # And a checkout whose execution never started has none
     assert StepFunctionsExecutions(machine, client=PagedStepFunctions([], exists=False)).execution("c-2") is None  # type: ignore[arg-type]

@@ -40,6 +40,7 @@ API_MD_ENDPOINTS: set[Route] = {
     ("DELETE", "/cart/lines/{sku}"),
     ("POST", "/checkouts"),
     ("GET", "/checkouts/{checkoutId}"),
+    ("POST", "/checkouts/{checkoutId}/cancel"),
     ("GET", "/orders"),
     ("GET", "/orders/{orderId}"),
     ("POST", "/webhooks/payments/stripe"),

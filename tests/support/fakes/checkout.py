@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from commerce.domain.checkout.admission import ExecutionState
-from commerce.domain.checkout.errors import CheckoutChanged
+from commerce.domain.checkout.errors import CartLockTaken, CheckoutChanged
 from commerce.domain.checkout.models import Checkout, CheckoutStatus
 
 
@@ -18,14 +18,27 @@ class InMemoryCheckouts:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.records: dict[str, Checkout] = {}
+        self.open_checkouts: dict[str, str] = {}  # cart -> the checkout its lock names
 
-    def create(self, checkout: Checkout) -> Checkout:
+    def create(self, checkout: Checkout, *, replacing: str | None = None) -> Checkout:
         with self.lock:
-            return self.records.setdefault(checkout.checkout_id, checkout)
+            stored = self.records.get(checkout.checkout_id)
+            if stored is not None:
+                return stored
+            holder = self.open_checkouts.get(checkout.cart)
+            if holder is not None and holder != replacing:
+                raise CartLockTaken(holder)
+            self.records[checkout.checkout_id] = checkout
+            self.open_checkouts[checkout.cart] = checkout.checkout_id
+            return checkout
 
     def get(self, checkout_id: str) -> Checkout | None:
         with self.lock:
             return self.records.get(checkout_id)
+
+    def open_checkout_of(self, cart: str) -> str | None:
+        with self.lock:
+            return self.open_checkouts.get(cart)
 
     def replace(self, checkout: Checkout, *, expected_version: int) -> Checkout:
         with self.lock:
@@ -33,6 +46,8 @@ class InMemoryCheckouts:
             if stored is None or stored.version != expected_version:
                 raise CheckoutChanged(f"checkout {checkout.checkout_id} changed concurrently")
             self.records[checkout.checkout_id] = checkout
+            if checkout.status.final and self.open_checkouts.get(checkout.cart) == checkout.checkout_id:
+                del self.open_checkouts[checkout.cart]
             return checkout
 
     def expired_before(self, moment: datetime, limit: int) -> Sequence[str]:

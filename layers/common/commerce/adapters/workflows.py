@@ -1,7 +1,8 @@
 """Step Functions: the checkout workflow's executions, named after their checkout.
 
 `StepFunctionsCheckoutWorkflow` starts a checkout's execution (StartExecution, name = checkout id, input
-`{"checkoutId": ...}`) and reads its state (DescribeExecution). A name already used answers
+`{"checkoutId": ..., "paymentTimeoutSeconds": ...}`: the state machine reads its payment task's timeout from
+there, which saves a state transition per checkout) and reads its state (DescribeExecution). A name already used answers
 `ExecutionAlreadyExists` (or, for a running execution started with the same input, the same execution):
 both mean the checkout's workflow exists, which is what admission wants. Other errors are raised as they
 come; the caller decides what one failed start means (the admission consumer: one failed message).
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from commerce.domain.checkout.admission import ExecutionState, checkout_message
+from commerce.domain.checkout.admission import ExecutionState
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -38,9 +39,16 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 class StepFunctionsCheckoutWorkflow:
     """`CheckoutWorkflow` over one state machine (the template's `CheckoutStateMachine`)."""
 
-    def __init__(self, state_machine_arn: str, client: SFNClient | None = None) -> None:
+    def __init__(
+        self,
+        state_machine_arn: str,
+        client: SFNClient | None = None,
+        *,
+        execution_input: Mapping[str, Any] | None = None,
+    ) -> None:
         self.state_machine_arn = state_machine_arn
         self._client = client
+        self._input = dict(execution_input or {})  # what every execution's input carries besides the checkout id
 
     @property
     def client(self) -> SFNClient:
@@ -49,11 +57,15 @@ class StepFunctionsCheckoutWorkflow:
     def start(self, checkout_id: str) -> bool:
         try:
             self.client.start_execution(
-                stateMachineArn=self.state_machine_arn, name=checkout_id, input=checkout_message(checkout_id)
+                stateMachineArn=self.state_machine_arn, name=checkout_id, input=self.execution_input(checkout_id)
             )
         except self.client.exceptions.ExecutionAlreadyExists:
             return False
         return True
+
+    def execution_input(self, checkout_id: str) -> str:
+        # The same for every start of one checkout, so a repeated start of a running execution is idempotent.
+        return json.dumps({**self._input, "checkoutId": checkout_id}, separators=(",", ":"))
 
     def state(self, checkout_id: str) -> ExecutionState | None:
         try:

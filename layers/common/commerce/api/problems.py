@@ -14,7 +14,11 @@ PROBLEM_TYPE_BASE = "https://errors.commerce.dev/"
 
 
 def problem_body(
-    code: ErrorCode, detail: str, errors: list[FieldProblem] | None = None, request_id: str | None = None
+    code: ErrorCode,
+    detail: str,
+    errors: list[FieldProblem] | None = None,
+    request_id: str | None = None,
+    extensions: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code.value.lower().replace("_", "-"),
@@ -27,11 +31,11 @@ def problem_body(
         body["errors"] = [{"field": e.field, "code": e.code, "message": e.message} for e in errors]
     if request_id:
         body["requestId"] = request_id
-    return body
+    return {**(extensions or {}), **body}  # an extension never overrides a standard member
 
 
 def problem_response(error: CommerceError, request_id: str | None = None) -> Response[str]:
-    body = problem_body(error.code, error.detail, error.errors, request_id)
+    body = problem_body(error.code, error.detail, error.errors, request_id, error.extensions)
     return Response(
         status_code=error.code.status,
         content_type=PROBLEM_CONTENT_TYPE,

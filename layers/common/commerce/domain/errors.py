@@ -28,6 +28,7 @@ class ErrorCode(Enum):
     PURCHASE_LIMIT = "PURCHASE_LIMIT"
     CONFLICT = "CONFLICT"
     CART_EMPTY = "CART_EMPTY"
+    CHECKOUT_IN_PROGRESS = "CHECKOUT_IN_PROGRESS"
     CART_LIMIT = "CART_LIMIT"
     INVALID_TRANSITION = "INVALID_TRANSITION"
     IDEMPOTENCY_KEY_REQUIRED = "IDEMPOTENCY_KEY_REQUIRED"
@@ -64,6 +65,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.PURCHASE_LIMIT: 409,
     ErrorCode.CONFLICT: 409,
     ErrorCode.CART_EMPTY: 409,
+    ErrorCode.CHECKOUT_IN_PROGRESS: 409,
     ErrorCode.INVALID_TRANSITION: 409,
     ErrorCode.REQUEST_IN_PROGRESS: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
@@ -90,6 +92,7 @@ _TITLE: dict[ErrorCode, str] = {
     ErrorCode.PURCHASE_LIMIT: "Over the purchase limit",
     ErrorCode.CONFLICT: "Conflicting concurrent change",
     ErrorCode.CART_EMPTY: "The cart is empty",
+    ErrorCode.CHECKOUT_IN_PROGRESS: "The cart has an open checkout",
     ErrorCode.CART_LIMIT: "Cart limit reached",
     ErrorCode.INVALID_TRANSITION: "Invalid status transition",
     ErrorCode.IDEMPOTENCY_KEY_REQUIRED: "Idempotency-Key header required",
@@ -123,6 +126,7 @@ class CommerceError(Exception):
         code: ErrorCode | None = None,
         errors: list[FieldProblem] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         if code is not None:
@@ -130,6 +134,7 @@ class CommerceError(Exception):
         self.detail = detail
         self.errors = errors or []
         self.headers = headers or {}
+        self.extensions = extensions or {}  # extra members of the problem (RFC 9457 extensions), e.g. checkoutId
 
 
 class ValidationFailed(CommerceError):

@@ -1,8 +1,11 @@
 """Checkout records on DynamoDB (CHECKOUT#<id> / CHECKOUT, see keys.py), written only conditionally.
 
-`create` puts the record only if absent (a retried create returns the stored one); `replace` writes a
-new state only if the stored version is still the one it was read at, so two writers racing on one
-checkout (the workflow and the upkeep job, say) cannot both win.
+`create` puts the record only if absent (a retried create returns the stored one), in one transaction with
+the cart's open-checkout lock (CART#<owner> / OPEN_CHECKOUT), conditional on the lock being absent or
+naming the checkout the caller found final; `replace` writes a new state only if the stored version is
+still the one it was read at, so two writers racing on one checkout (the workflow and the upkeep job, say)
+cannot both win. A final state then deletes the lock if it still names this checkout; dying between the two
+writes leaves a lock naming a final checkout, which the cart's next checkout takes over (service.py).
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_attrs
-from commerce.adapters.dynamodb.keys import checkout_key
-from commerce.domain.checkout.errors import CheckoutChanged
+from commerce.adapters.dynamodb.keys import checkout_key, open_checkout_key
+from commerce.domain.checkout.errors import CartLockTaken, CheckoutChanged
 from commerce.domain.checkout.models import Checkout, CheckoutStatus, Failure, Payment
 from commerce.domain.clock import rfc3339
 from commerce.domain.money import Money
@@ -32,17 +35,44 @@ class DynamoDbCheckouts:
     def client(self) -> DynamoDBClient:
         return self._client or dynamodb_client()
 
-    def create(self, checkout: Checkout) -> Checkout:
+    def create(self, checkout: Checkout, *, replacing: str | None = None) -> Checkout:
+        lock: dict[str, Any] = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_attrs(
+                    {**open_checkout_key(checkout.cart), "entity": "openCheckout", "checkoutId": checkout.checkout_id}
+                ),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+        if replacing is not None:
+            lock["Put"]["ConditionExpression"] = "attribute_not_exists(PK) OR checkoutId = :replacing"
+            lock["Put"]["ExpressionAttributeValues"] = {":replacing": {"S": replacing}}
+        record = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_attrs(checkout_item(checkout)),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
         try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=to_attrs(checkout_item(checkout)),
-                ConditionExpression="attribute_not_exists(PK)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self.client.exceptions.ConditionalCheckFailedException as error:
-            return checkout_from_item(from_attrs(error.response["Item"]))  # type: ignore[typeddict-item]
+            self.client.transact_write_items(TransactItems=[record, lock])  # type: ignore[list-item]
+        except self.client.exceptions.TransactionCanceledException as error:
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                stored = self.get(checkout.checkout_id)
+                if stored is not None:
+                    return stored  # a retried create
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                raise CartLockTaken(self.open_checkout_of(checkout.cart)) from error
+            raise
         return checkout
+
+    def open_checkout_of(self, cart: str) -> str | None:
+        response = self.client.get_item(
+            TableName=self.table_name, Key=to_attrs(open_checkout_key(cart)), ConsistentRead=True
+        )
+        return str(from_attrs(response["Item"])["checkoutId"]) if "Item" in response else None
 
     def get(self, checkout_id: str) -> Checkout | None:
         response = self.client.get_item(
@@ -61,7 +91,24 @@ class DynamoDbCheckouts:
             )
         except self.client.exceptions.ConditionalCheckFailedException as error:
             raise CheckoutChanged(f"checkout {checkout.checkout_id} changed concurrently") from error
+        if checkout.status.final:
+            self._free_lock(checkout)
         return checkout
+
+    def _free_lock(self, checkout: Checkout) -> None:
+        """Delete the cart's lock if it still names this (now final) checkout. Best effort: a lock left behind
+        names a final checkout, which the cart's next checkout takes over; the status write already stands."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=to_attrs(open_checkout_key(checkout.cart)),
+                ConditionExpression="checkoutId = :id",
+                ExpressionAttributeValues={":id": {"S": checkout.checkout_id}},
+            )
+        except self.client.exceptions.ClientError:
+            # Freed before, taken over by the cart's next checkout, or the delete failed (throttled, say): never
+            # raised, since the caller's next write (the upkeep's release of the stock) must still happen.
+            return
 
 
 # QUEUED checkouts are listed in GSI1 (GSI1PK = QUEUED_CHECKOUTS#<shard>, GSI1SK = <reservation expiry>#<id>),

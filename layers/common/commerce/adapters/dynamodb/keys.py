@@ -24,6 +24,9 @@ Item layout (PK / SK: main attributes):
   (status, owner, lines, total, email, shippingAddress, payment, failure, version). While QUEUED it is also
   in GSI1 (QUEUED_CHECKOUTS#<shard 00..15>, <reservation expiry>#<id>) so the upkeep finds never-started
   checkouts without a scan; any other status drops the entry.
+- open-checkout lock, CART#<ownerKey> / OPEN_CHECKOUT: checkoutId of the cart's latest checkout, written in
+  the same transaction as that checkout's record (only if absent or naming a checkout found final), deleted
+  when that checkout becomes final. At most one open checkout per cart rests on it.
 - payment task, PAYMENT#<intentId> / TASK: the Step Functions task token waiting for that intent's webhook.
 - webhook event, WEBHOOK#<eventId> / EVENT: a payment provider event already handled (dedup), ttl.
 
@@ -93,6 +96,11 @@ def category_partition(category: str) -> str:
 
 def checkout_key(checkout_id: str) -> dict[str, str]:
     return key(f"CHECKOUT#{checkout_id}", "CHECKOUT")
+
+
+def open_checkout_key(owner_key: str) -> dict[str, str]:
+    """The cart's open-checkout lock, next to the cart item (same partition)."""
+    return key(f"CART#{owner_key}", "OPEN_CHECKOUT")
 
 
 def payment_task_key(intent_id: str) -> dict[str, str]:

@@ -55,7 +55,7 @@ class CheckoutWorkflow(Protocol):
 
 
 def checkout_message(checkout_id: str) -> str:
-    """The body of an admission message (the same JSON is the execution's input)."""
+    """The body of an admission message (the execution's input adds the workflow's settings to it)."""
     return json.dumps({"checkoutId": checkout_id}, separators=(",", ":"))
 
 

@@ -1,9 +1,10 @@
 """The checkout record: what was accepted (lines priced from the catalog, total, address, owner) and how
 far its workflow got (status, payment, failure).
 
-Status moves only forward, through `CheckoutStatus.next_allowed`; `COMPLETED`, `FAILED` and `EXPIRED` are
-final. The checkout id is derived from the caller and its `Idempotency-Key`, so a retried request (or a
-retried delivery of the same work) always names the same checkout, execution and payment intent.
+Status moves only forward, through `CheckoutStatus.may_become`; `COMPLETED`, `FAILED`, `EXPIRED` and
+`CANCELLED` are final. A cart has at most one open (not final) checkout: see `Checkout.cart`. The checkout
+id is derived from the caller and its `Idempotency-Key`, so a retried request (or a retried delivery of the
+same work) always names the same checkout, execution and payment intent.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class CheckoutStatus(StrEnum):
     COMPLETED = "COMPLETED"  # paid: order PAID, stock committed
     FAILED = "FAILED"  # payment declined or impossible; reservation released, order cancelled
     EXPIRED = "EXPIRED"  # not paid in time; reservation released, order cancelled
+    CANCELLED = "CANCELLED"  # cancelled by the buyer before it was paid; reservation released, order cancelled
 
     @property
     def final(self) -> bool:
@@ -38,18 +40,16 @@ class CheckoutStatus(StrEnum):
         return target in _NEXT[self]
 
 
-_FINAL = frozenset({CheckoutStatus.COMPLETED, CheckoutStatus.FAILED, CheckoutStatus.EXPIRED})
+_FINAL = frozenset({CheckoutStatus.COMPLETED, CheckoutStatus.FAILED, CheckoutStatus.EXPIRED, CheckoutStatus.CANCELLED})
+_ENDS = (CheckoutStatus.FAILED, CheckoutStatus.EXPIRED, CheckoutStatus.CANCELLED)  # what any open checkout may become
 _NEXT: dict[CheckoutStatus, frozenset[CheckoutStatus]] = {
-    CheckoutStatus.QUEUED: frozenset({CheckoutStatus.PROCESSING, CheckoutStatus.FAILED, CheckoutStatus.EXPIRED}),
-    CheckoutStatus.PROCESSING: frozenset(
-        {CheckoutStatus.AWAITING_PAYMENT, CheckoutStatus.FAILED, CheckoutStatus.EXPIRED}
-    ),
-    CheckoutStatus.AWAITING_PAYMENT: frozenset(
-        {CheckoutStatus.COMPLETED, CheckoutStatus.FAILED, CheckoutStatus.EXPIRED}
-    ),
+    CheckoutStatus.QUEUED: frozenset({CheckoutStatus.PROCESSING, *_ENDS}),
+    CheckoutStatus.PROCESSING: frozenset({CheckoutStatus.AWAITING_PAYMENT, *_ENDS}),
+    CheckoutStatus.AWAITING_PAYMENT: frozenset({CheckoutStatus.COMPLETED, *_ENDS}),
     CheckoutStatus.COMPLETED: frozenset(),
     CheckoutStatus.FAILED: frozenset(),
     CheckoutStatus.EXPIRED: frozenset(),
+    CheckoutStatus.CANCELLED: frozenset(),
 }
 
 
@@ -58,6 +58,7 @@ class FailureCode(StrEnum):
     PAYMENT_DECLINED = "PAYMENT_DECLINED"
     PAYMENT_TIMEOUT = "PAYMENT_TIMEOUT"
     PAYMENT_PROVIDER_UNAVAILABLE = "PAYMENT_PROVIDER_UNAVAILABLE"
+    CANCELLED = "CANCELLED"
     INTERNAL = "INTERNAL"
 
 
@@ -91,6 +92,15 @@ class Failure:
 def checkout_id_for(owner_key: str, idempotency_key: str) -> str:
     """The checkout a caller's `Idempotency-Key` names: the same inputs always give the same id."""
     return str(uuid.uuid5(_CHECKOUT_ID_NAMESPACE, f"{owner_key}\n{idempotency_key}"))
+
+
+def cart_of(owner: OrderOwner) -> str:
+    """The cart a buyer checks out: a customer's own cart, else the guest session's (the carts' owner keys)."""
+    if owner.customer_id is not None:
+        return f"CUSTOMER#{owner.customer_id}"
+    if owner.session_id is None:
+        raise ValueError("a checkout is placed from a session")
+    return f"SESSION#{owner.session_id}"
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,12 @@ class Checkout:
             failure=failure or self.failure,
             version=self.version + 1,
         )
+
+    @property
+    def cart(self) -> str:
+        """The cart this checkout was placed from (its owner key: the customer's cart, else the guest
+        session's), which has at most one open checkout at a time."""
+        return cart_of(self.owner)
 
     def owned_by(self, owner: OrderOwner) -> bool:
         return (owner.customer_id is not None and self.owner.customer_id == owner.customer_id) or (

@@ -7,7 +7,8 @@
                     published, the checkout COMPLETED.
     Compensate      whatever failed: the payment closed (cancelled, or refunded if it went through anyway), the
                     stock returned, the order CANCELLED, the checkout FAILED or EXPIRED with its reason, and
-                    `PaymentFailed` / `CheckoutExpired` published.
+                    `PaymentFailed` / `CheckoutExpired` published. A checkout the buyer cancelled (cancel.py,
+                    which reuses these pieces) is already CANCELLED: only the idempotent undoing is repeated.
 
 Step Functions retries steps and the provider repeats webhooks, so every step checks where the checkout,
 order, reservation and payment record already are and does only what is left. Events are published at
@@ -27,6 +28,7 @@ from commerce.domain.carts.errors import CartVersionConflict
 from commerce.domain.carts.models import CartLine, CartOwner
 from commerce.domain.carts.service import CartStore
 from commerce.domain.checkout.errors import (
+    CheckoutCancelled,
     CheckoutCannotComplete,
     CheckoutChanged,
     CheckoutClosed,
@@ -62,6 +64,10 @@ from commerce.domain.sessions.models import SessionPolicy
 ORDER_PLACED = "OrderPlaced"
 PAYMENT_FAILED = "PaymentFailed"
 CHECKOUT_EXPIRED = "CheckoutExpired"
+CHECKOUT_CANCELLED = "CheckoutCancelled"
+# The error a cancel fails the waiting payment task with (POST /checkouts/{id}/cancel, see cancel.py).
+CHECKOUT_CANCELLED_ERROR = CheckoutCancelled.__name__
+CANCELLED_BY_BUYER = Failure(FailureCode.CANCELLED, "The checkout was cancelled by the buyer.")
 ACTOR = "checkout"
 MAX_CHECKOUT_WRITES = 5
 MAX_CART_WRITES = 3
@@ -236,6 +242,9 @@ FAILURES: dict[type[CommerceError], FailureDecision] = {
     PaymentDeclined: FailureDecision(
         CheckoutStatus.FAILED, Failure(FailureCode.PAYMENT_DECLINED, DECLINED_MESSAGE), PAYMENT_FAILED, fault=False
     ),
+    # Cancelled by the buyer (who did the undoing); compensation finds it CANCELLED and repeats only what is
+    # idempotent.
+    CheckoutCancelled: FailureDecision(CheckoutStatus.CANCELLED, CANCELLED_BY_BUYER, CHECKOUT_CANCELLED, fault=False),
     PaymentTimedOut: FailureDecision(
         CheckoutStatus.EXPIRED,
         Failure(FailureCode.PAYMENT_TIMEOUT, "The payment was not completed in time."),
@@ -322,9 +331,9 @@ def compensate_checkout(
     checkout = checkouts.get(checkout_id)
     if checkout is None or checkout.status is CheckoutStatus.COMPLETED:
         return Compensated(checkout, decision, refunded=False, published=False)
-    refunded = _close_payment(checkout, provider, records, events) if checkout.payment else False
-    _return_stock(checkout, ledger, records)
-    _cancel_order(checkout, orders, decision.failure.code, refunded)
+    refunded = close_payment(checkout, provider, records, events) if checkout.payment else False
+    return_stock(checkout, ledger, records)
+    cancel_order(checkout, orders, decision.failure.code, refunded)
     if not checkout.status.final:
         try:
             checkout = move_checkout(checkouts, checkout, decision.status, clock, failure=decision.failure)
@@ -338,9 +347,7 @@ def compensate_checkout(
     return Compensated(checkout, decision, refunded=refunded, published=published)
 
 
-def _close_payment(
-    checkout: Checkout, provider: PaymentProvider, records: PaymentRecords, events: DomainEvents
-) -> bool:
+def close_payment(checkout: Checkout, provider: PaymentProvider, records: PaymentRecords, events: DomainEvents) -> bool:
     """Make sure nobody can pay any more, and give back what was paid. True when a refund was made."""
     assert checkout.payment is not None
     record = records.decide(checkout.payment.intent_id, checkout.checkout_id, checkout.order_id, PaymentOutcome.CLOSED)
@@ -360,7 +367,7 @@ def _close_payment(
     return False
 
 
-def _return_stock(checkout: Checkout, ledger: StockLedger, records: PaymentRecords) -> None:
+def return_stock(checkout: Checkout, ledger: StockLedger, records: PaymentRecords) -> None:
     try:
         release_reservation(ledger, checkout.checkout_id)
     except ReservationNotFound:
@@ -373,7 +380,7 @@ def _return_stock(checkout: Checkout, ledger: StockLedger, records: PaymentRecor
             )
 
 
-def _cancel_order(checkout: Checkout, orders: OrderRepository, reason: FailureCode, refunded: bool) -> None:
+def cancel_order(checkout: Checkout, orders: OrderRepository, reason: FailureCode, refunded: bool) -> None:
     detail: dict[str, Any] = {"reason": reason.value, "checkoutId": checkout.checkout_id}
     if refunded and checkout.payment is not None:
         detail.update(intentId=checkout.payment.intent_id, refunded=True)

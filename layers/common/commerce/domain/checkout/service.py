@@ -7,10 +7,20 @@ Placing, in this order, so that a refusal changes nothing:
    message never left), provided the body is the one that created it.
 2. The cart is read and priced from the catalog; an empty one is 409 CART_EMPTY.
 3. If more checkouts wait for admission than the policy allows, 429 BUSY: nothing is reserved.
-4. Every line is reserved in one transaction, reservation id = checkout id (409 OUT_OF_STOCK otherwise).
-5. The checkout is recorded (QUEUED, with a new order id and the catalog prices); if that fails and the
-   record is not there, the reservation is released again.
-6. The checkout is queued for admission.
+4. If the cart's open-checkout lock names a checkout that is still open, 409 CHECKOUT_IN_PROGRESS naming it:
+   nothing is reserved. A lock naming a final (or vanished) checkout is stale, and is taken over in step 6.
+5. Every line is reserved in one transaction, reservation id = checkout id (409 OUT_OF_STOCK otherwise).
+6. The checkout is recorded (QUEUED, with a new order id and the catalog prices) together with the cart's
+   lock, in one write conditional on the lock being free or still naming the stale checkout of step 4. Two
+   requests racing past step 4 both reserve, but only one write wins: the other releases its reservation
+   and answers 409 CHECKOUT_IN_PROGRESS. If the write fails otherwise and the record is not there, the
+   reservation is released again.
+7. The checkout is queued for admission.
+
+The lock is freed when the checkout becomes final (the repository's `replace`); a crash between the final
+status write and that leaves a lock naming a final checkout, which step 4 sees as stale: a cart is never
+blocked by a checkout that has ended. A record and its lock are written in one transaction, so a lock never
+names a checkout that was not recorded.
 
 Exactly-once rests on the id: a retry reserves under the same reservation id (idempotent in the ledger),
 creates the same record (idempotent in the repository) and queues a message whose execution name is that
@@ -27,8 +37,17 @@ from typing import Protocol
 
 from commerce.domain.carts.models import PricedCart
 from commerce.domain.checkout.admission import CheckoutQueue, is_checkout_id
-from commerce.domain.checkout.errors import AttemptAbandoned, Busy, CartEmpty, CheckoutNotFound, IdempotencyKeyReused
-from commerce.domain.checkout.models import Checkout, CheckoutStatus, checkout_id_for
+from commerce.domain.checkout.errors import (
+    AttemptAbandoned,
+    Busy,
+    CartEmpty,
+    CartLockTaken,
+    CheckoutChanged,
+    CheckoutInProgress,
+    CheckoutNotFound,
+    IdempotencyKeyReused,
+)
+from commerce.domain.checkout.models import Checkout, CheckoutStatus, cart_of, checkout_id_for
 from commerce.domain.checkout.ports import CheckoutRepository
 from commerce.domain.clock import Clock
 from commerce.domain.inventory.errors import ReservationMismatch
@@ -39,6 +58,8 @@ from commerce.domain.orders.models import OrderLine, OrderOwner, ShippingAddress
 from commerce.domain.orders.owners import owner_of
 from commerce.domain.sessions.models import Credentials
 from commerce.domain.sessions.service import SessionReader, authenticate
+
+MAX_LOCK_ATTEMPTS = 3  # each lost race is to a checkout just created (open), so a second loss is already rare
 
 
 class CartReader(Protocol):
@@ -134,6 +155,7 @@ class CheckoutDesk:
             raise CartEmpty()
         if self._queue.depth() > self._policy.max_queue_depth:
             raise Busy(self._policy.busy_retry_after_seconds)
+        stale = self._stale_holder(self._checkouts.open_checkout_of(cart_of(owner)))
 
         now = self._clock()
         expires_at = self._reserve(checkout_id, cart, now, buyer_of(owner))
@@ -160,7 +182,10 @@ class CheckoutDesk:
             updated_at=now,
         )
         try:
-            stored = self._checkouts.create(checkout)
+            stored = self._record(checkout, stale)
+        except CheckoutInProgress:
+            release_reservation(self._ledger, checkout_id)  # the record was not written: nothing refers to it
+            raise
         except Exception:
             # Not knowing whether the write happened, look: only a checkout that was never recorded gives
             # its units back (a recorded one is queued by the client's retry, or expired by the upkeep).
@@ -170,6 +195,24 @@ class CheckoutDesk:
         if stored.status is CheckoutStatus.QUEUED:
             self._queue.enqueue(stored.checkout_id)
         return Placement(stored, created=stored == checkout)
+
+    def _stale_holder(self, holder: str | None) -> str | None:
+        """The lock's holder when it may be taken over (final, or vanished); CheckoutInProgress if it is open."""
+        if holder is None:
+            return None
+        found = self._checkouts.get(holder)
+        if found is not None and not found.status.final:
+            raise CheckoutInProgress(holder)
+        return holder
+
+    def _record(self, checkout: Checkout, stale: str | None) -> Checkout:
+        """Create the record with the cart's lock, taking over a stale lock (see the module docstring)."""
+        for _ in range(MAX_LOCK_ATTEMPTS):
+            try:
+                return self._checkouts.create(checkout, replacing=stale)
+            except CartLockTaken as taken:
+                stale = self._stale_holder(taken.holder)
+        raise CheckoutChanged("The cart's open checkout kept changing; retry")
 
     def _reserve(self, checkout_id: str, cart: PricedCart, now: datetime, buyer: str) -> datetime:
         """Reserve the cart's lines under the checkout's id (counted against `buyer`'s purchase limits);
