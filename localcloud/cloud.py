@@ -55,6 +55,7 @@ from localcloud.model import LocalApp
 from localcloud.provision import provision
 from localcloud.seed import seed_catalog, seed_users
 from localcloud.server import BackgroundServer
+from localcloud.static_sites import StaticSitesService
 from localcloud.template import load_stack
 from localcloud.usage import Usage
 
@@ -83,7 +84,7 @@ def default_services() -> list[Component]:
 
 def default_consumers() -> list[Component]:
     """Started once the stack is provisioned and its functions can run."""
-    return [HttpApiService(), EventSourcesService()]
+    return [HttpApiService(), EventSourcesService(), StaticSitesService()]
 
 
 class LocalCloudError(Exception):

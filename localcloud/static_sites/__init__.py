@@ -1,0 +1,16 @@
+"""Static sites: each `AWS::CloudFront::Distribution` of the stack whose origin is an S3 bucket of the stack,
+served from the local S3 on a port of its own, as CloudFront would serve it.
+
+- `provisioning.PROVISIONERS`: the CloudFront resources (distribution, origin access control) and bucket
+  policies get identities shaped like AWS's (`d<id>.cloudfront.net`); nothing else needs creating.
+- `component.StaticSitesService` (a consumer: it needs the provisioned stack): one server per distribution;
+  every output naming `https://<its domain>` names `http://127.0.0.1:<its port>` instead.
+- `site.StaticSiteApp`: GET/HEAD of the origin bucket's objects (`DefaultRootObject` for `/`). A browser here
+  cannot reach the AWS endpoint URLs a deployed object may name (the stack's API, Cognito), so JSON objects
+  are served with each stack output URL replaced by the URL this machine serves it at, as DNS would have.
+"""
+
+from localcloud.static_sites.component import StaticSitesService
+from localcloud.static_sites.provisioning import PROVISIONERS
+
+__all__ = ["PROVISIONERS", "StaticSitesService"]
