@@ -55,7 +55,7 @@ def deploy(request_type: str, properties: dict[str, Any] | None = None) -> dict[
         "RequestId": "r-1",
         "LogicalResourceId": "ConsoleSite",
         "PhysicalResourceId": "console-site",
-        "ResourceProperties": {"ServiceToken": "arn:aws:lambda:...", **(PROPERTIES if properties is None else properties)},
+        "ResourceProperties": {"ServiceToken": "arn:aws:lambda:...", **(properties or PROPERTIES)},
     }
     original = handler_module.answer_custom_resource
 
