@@ -47,7 +47,7 @@ class DeployContext(FakeLambdaContext):
 def deploy(request_type: str, properties: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the function as CloudFormation would; the answer it PUTs to the ResponseURL."""
     answers: list[dict[str, Any]] = []
-    handler_module = sys.modules[load_handler("deploy_console").__module__]
+    handler_module: Any = sys.modules[load_handler("deploy_console").__module__]
     event = {
         "RequestType": request_type,
         "ResponseURL": "https://cloudformation-custom-resource-response.example/answer",
