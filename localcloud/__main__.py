@@ -24,6 +24,7 @@ from localcloud.event_sources.timescale import InvalidTimeScale, time_scale_from
 from localcloud.lambda_runtime import FunctionNotFound, InvokeError
 from localcloud.payments.switches import InvalidSwitches
 from localcloud.template import LocalCloudTemplateError
+from localcloud.tokens import add_token_command
 
 EXIT_FUNCTION_ERROR = 1
 EXIT_CANNOT_RUN = 2
@@ -68,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-seed", action="store_true", help="no demo catalog and users")
 
+    add_token_command(commands)
     invoke = commands.add_parser("invoke", help="invoke one function once (like sam local invoke)")
     invoke.add_argument("function", help="the function's logical id in template.yaml, e.g. HealthFunction")
     invoke.add_argument("--event", "-e", help="JSON event file ('-' for stdin); {} when omitted")
@@ -79,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if hasattr(args, "run_command"):
+        return int(args.run_command(args))
     try:
         parameters = _parse_parameters(args.parameter)
         if args.command == "run":

@@ -14,7 +14,8 @@ from tests.support.template import resource
 def dashboard() -> dict[str, Any]:
     template, variables = resource("OperationsDashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
     names = set(re.findall(r"\$\{([^}!]+)\}", template))
-    assert names - set(variables) <= {"AWS::Region", "AWS::StackName", "HttpApi", "CheckoutStateMachine", "CommerceTable"}
+    resources = {"AWS::Region", "AWS::StackName", "HttpApi", "CheckoutStateMachine", "CommerceTable"}
+    assert names - set(variables) <= resources
     body = re.sub(r"\$\{([^}!]+)\}", lambda m: f"<{m.group(1)}>", template)
     return dict(json.loads(body))
 
