@@ -134,6 +134,7 @@ def _banner(cloud: LocalCloud) -> str:
         f"Local cloud is up: stack {cloud.stack_name} in {cloud.region}",
         f"  API            {outputs['ApiUrl']}",
         *([f"  Console        {outputs['ConsoleUrl']}"] if "ConsoleUrl" in outputs else []),
+        *([f"  API docs       {outputs['ApiDocsUrl']}"] if "ApiDocsUrl" in outputs else []),
         f"  AWS endpoint   {outputs['AwsEndpointUrl']}   (AWS_ENDPOINT_URL for the AWS CLI and SDKs)",
         f"  Payments API   {outputs.get('PaymentsApiUrl')}",
         f"  User pool      {outputs.get('UserPoolId')}   app client {outputs.get('UserPoolClientId')}",

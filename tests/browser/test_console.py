@@ -206,3 +206,11 @@ def test_a_wrong_password_is_refused(page: Any, cloud: RunningCloud) -> None:
     alert = page.wait_for_selector(".problem[role=alert]", timeout=WAIT_MS)
     assert alert.inner_text().strip()
     assert page.locator("#nav").is_hidden()
+
+
+def test_the_api_docs_page_renders_the_openapi_document(page: Any, cloud: RunningCloud, artifacts: Path) -> None:
+    # Given the ApiDocsUrl output, When a developer opens it, Then Swagger UI (vendored) shows the API's operations
+    page.goto(str(cloud.outputs["ApiDocsUrl"]))
+    page.wait_for_selector(".swagger-ui .info .title", timeout=WAIT_MS)
+    page.wait_for_selector("#operations-admin-adminListCheckouts", timeout=WAIT_MS)
+    shot(page, artifacts, "12-api-docs")

@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 CONFIG_KEY = "config.json"
-_TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".html": "text/html"}
+_TYPES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".yaml": "application/yaml",
+}
 
 
 @cache
