@@ -3,16 +3,30 @@ whose origin is one of the stack's S3 buckets, each on a free port of its own (s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from localcloud.model import LocalApp
 from localcloud.server import BackgroundServer
 from localcloud.static_sites.site import StaticSiteApp
 
-if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
-
 DISTRIBUTION = "AWS::CloudFront::Distribution"
 BUCKET = "AWS::S3::Bucket"
+
+
+class Cloud(Protocol):
+    """What this room reads of the local cloud (`localcloud.cloud.LocalCloud`), named here so that the room does
+    not depend on the cloud that composes it."""
+
+    host: str
+    output_overrides: dict[str, Any]
+
+    @property
+    def app(self) -> LocalApp: ...
+
+    @property
+    def outputs(self) -> dict[str, Any]: ...
+
+    def client(self, service: str) -> Any: ...
 
 
 class StaticSitesService:
@@ -20,7 +34,7 @@ class StaticSitesService:
         self._servers: list[BackgroundServer] = []
         self.urls: dict[str, str] = {}  # distribution logical id -> its local URL
 
-    def start(self, cloud: LocalCloud) -> None:
+    def start(self, cloud: Cloud) -> None:
         app = cloud.app
         buckets = {
             str(app.attributes.get(logical_id, {}).get(attribute)): str(app.physical_ids[logical_id])

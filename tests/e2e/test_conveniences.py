@@ -64,11 +64,12 @@ def test_the_console_is_served_with_the_local_endpoints(local_cloud: RunningClou
 
 def test_the_openapi_page_is_served_offline(local_cloud: RunningCloud) -> None:
     docs = str(local_cloud.outputs["ApiDocsUrl"])
-    assert docs == f"{local_cloud.outputs['ConsoleUrl']}/docs/"
+    assert docs == f"{local_cloud.outputs['ConsoleUrl']}/docs/index.html"
     assert "swagger-ui-bundle.js" in requests.get(docs, timeout=30).text
-    document = requests.get(f"{docs}openapi.yaml", timeout=30)
+    base = docs.removesuffix("index.html")
+    document = requests.get(f"{base}openapi.yaml", timeout=30)
     assert document.status_code == 200
     assert document.text == (ROOT / "openapi.yaml").read_text()
-    bundle = requests.get(f"{docs}vendor/swagger-ui-dist-5.35.0/swagger-ui-bundle.js", timeout=30)
+    bundle = requests.get(f"{base}vendor/swagger-ui-dist-5.35.0/swagger-ui-bundle.js", timeout=30)
     assert bundle.status_code == 200
     assert bundle.headers["Content-Type"].startswith("text/javascript")
