@@ -1,28 +1,20 @@
-"""POST /admin/queues/{queueName}/redrive: move the queue's dead letters back to it (at most `maxMessages`,
-default and most 1000, per call); 200 {"moved": n}. How a redrive stays safe: commerce.domain.operations.queues."""
+"""POST /admin/queues/{queueName}/redrive: move the queue's dead letters back to it (at most 1000 per call; call
+again while `moved` is 1000); 200 {"moved": n}. The route takes no body (one is a 400). How a redrive stays safe:
+commerce.domain.operations.queues."""
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
 from commerce.adapters.sqs_queues import SqsQueues
-from commerce.api.http import create_app, json_response, parse_body, raw_body
+from commerce.api.http import create_app, json_response, raw_body
 from commerce.api.operators import require_operator
+from commerce.domain.errors import ValidationFailed
 from commerce.domain.operations.queues import MAX_REDRIVE_PER_CALL, redrive
 from commerce.domain.operations.settings import QueuesSettings
 from commerce.observability import logger, metrics, tracer
 from commerce.settings import load_settings
-
-
-class RedriveBody(BaseModel):
-    """Optional body: `{"maxMessages": 1..1000}`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    max_messages: int = Field(MAX_REDRIVE_PER_CALL, alias="maxMessages", ge=1, le=MAX_REDRIVE_PER_CALL)
-
 
 settings = load_settings(QueuesSettings)
 queues = SqsQueues()
@@ -33,8 +25,9 @@ app = create_app()
 @tracer.capture_method
 def redrive_dead_letters(queue_name: str) -> Response[str]:
     operator = require_operator(app)
-    body = parse_body(app, RedriveBody) if raw_body(app).strip() else RedriveBody()
-    moved = redrive(queues, settings.queues, queue_name, body.max_messages)
+    if raw_body(app).strip():
+        raise ValidationFailed("This route takes no request body")
+    moved = redrive(queues, settings.queues, queue_name, MAX_REDRIVE_PER_CALL)
     metrics.add_metric(name="DeadLettersRedriven", unit=MetricUnit.Count, value=moved)
     logger.info("dead letters redriven", extra={"queue": queue_name, "moved": moved, "operator": operator})
     return json_response(200, {"moved": moved})

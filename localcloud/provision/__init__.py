@@ -21,7 +21,6 @@ from localcloud.model import LocalApp
 from localcloud.provision import cognito, databases, dynamodb, events, messaging, observability, storage, workflows
 from localcloud.provision.context import Invoke, ProvisionContext
 from localcloud.provision.custom_resources import create_custom_resource
-from localcloud.static_sites import PROVISIONERS as STATIC_SITE_PROVISIONERS
 from localcloud.template import FunctionListener, Identity, LocalCloudTemplateError, Stack, deploy
 from localcloud.template.errors import location_of
 
@@ -50,7 +49,6 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Scheduler::Schedule": events.create_schedule,
     "AWS::Scheduler::ScheduleGroup": events.create_schedule_group,
     "AWS::RDS::DBCluster": databases.create_db_cluster,
-    **STATIC_SITE_PROVISIONERS,
 }
 
 # Resource types that exist only as names locally: nothing to create, a deterministic identity suffices.
@@ -69,6 +67,8 @@ PASSIVE_PREFIXES = (
     "AWS::CloudWatch::",
     "AWS::Events::",
     "AWS::CloudFormation::WaitConditionHandle",
+    "AWS::CloudFront::",  # served by localcloud.static_sites once the stack is up
+    "AWS::S3::BucketPolicy",
 )
 
 

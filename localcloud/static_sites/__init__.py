@@ -1,8 +1,8 @@
 """Static sites: each `AWS::CloudFront::Distribution` of the stack whose origin is an S3 bucket of the stack,
 served from the local S3 on a port of its own, as CloudFront would serve it.
 
-- `provisioning.PROVISIONERS`: the CloudFront resources (distribution, origin access control) and bucket
-  policies get identities shaped like AWS's (`d<id>.cloudfront.net`); nothing else needs creating.
+- Provisioning creates nothing for CloudFront: a distribution gets an identity shaped like AWS's
+  (`d<id>.cloudfront.net`, localcloud.template.identity), and bucket policies are not enforced (like IAM).
 - `component.StaticSitesService` (a consumer: it needs the provisioned stack): one server per distribution;
   every output naming `https://<its domain>` names `http://127.0.0.1:<its port>` instead.
 - `site.StaticSiteApp`: GET/HEAD of the origin bucket's objects (`DefaultRootObject` for `/`). A browser here
@@ -11,6 +11,5 @@ served from the local S3 on a port of its own, as CloudFront would serve it.
 """
 
 from localcloud.static_sites.component import StaticSitesService
-from localcloud.static_sites.provisioning import PROVISIONERS
 
-__all__ = ["PROVISIONERS", "StaticSitesService"]
+__all__ = ["StaticSitesService"]

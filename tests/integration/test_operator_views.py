@@ -218,18 +218,8 @@ def test_redrive_moves_dead_letters_back_once(queues: tuple[str, str]) -> None:
     assert answer(call("redrive_queue", http_event("redrive_queue", raw_body=""))) == {"moved": 0}
 
 
-def test_redrive_takes_at_most_max_messages(queues: tuple[str, str]) -> None:
-    queue, dead = queues
-    for i in range(15):
-        boto3.client("sqs").send_message(QueueUrl=dead, MessageBody=str(i))
-    assert answer(call("redrive_queue", http_event("redrive_queue", body={"maxMessages": 12}))) == {"moved": 12}
-    assert (depth(queue), depth(dead)) == (12, 3)
-
-
-@pytest.mark.parametrize(
-    "raw_body", ['{"maxMessages": 0}', '{"maxMessages": 1001}', '{"maxMessages": "5"}', '{"all": true}', "{"]
-)
-def test_bad_redrive_bodies_are_400_and_move_nothing(queues: tuple[str, str], raw_body: str) -> None:
+@pytest.mark.parametrize("raw_body", ['{"maxMessages": 5}', "{}", "{", "all"])
+def test_a_redrive_with_a_body_is_400_and_moves_nothing(queues: tuple[str, str], raw_body: str) -> None:
     _, dead = queues
     boto3.client("sqs").send_message(QueueUrl=dead, MessageBody="x")
     problem(call("redrive_queue", http_event("redrive_queue", raw_body=raw_body)), 400, "VALIDATION_ERROR")

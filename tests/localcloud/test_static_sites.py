@@ -11,9 +11,8 @@ import pytest
 from moto import mock_aws
 from werkzeug.test import Client
 
-from localcloud.static_sites.provisioning import PROVISIONERS
 from localcloud.static_sites.site import StaticSiteApp
-from localcloud.template.identity import Scope
+from localcloud.template.identity import Scope, deterministic_identity
 
 pytestmark = pytest.mark.localcloud
 
@@ -64,13 +63,11 @@ def test_missing_objects_and_other_methods(site: tuple[Client, Any]) -> None:
 
 
 def test_distribution_identities_are_stable_and_shaped_like_aws() -> None:
-    class Ctx:
-        scope = Scope(region="us-east-1", account_id="123456789012", stack_name="commerce-local")
-
-    first = PROVISIONERS["AWS::CloudFront::Distribution"](Ctx(), "ConsoleDistribution", {})
-    again = PROVISIONERS["AWS::CloudFront::Distribution"](Ctx(), "ConsoleDistribution", {})
+    scope = Scope(region="us-east-1", account_id="123456789012", stack_name="commerce-local")
+    first = deterministic_identity(scope, "ConsoleDistribution", "AWS::CloudFront::Distribution", {})
+    again = deterministic_identity(scope, "ConsoleDistribution", "AWS::CloudFront::Distribution", {})
     assert first == again
     assert first.attributes["DomainName"].endswith(".cloudfront.net")
     assert first.ref == first.attributes["Id"]
     assert first.ref.startswith("E")
-    assert PROVISIONERS["AWS::CloudFront::OriginAccessControl"](Ctx(), "Oac", {}).attributes["Id"]
+    assert deterministic_identity(scope, "Oac", "AWS::CloudFront::OriginAccessControl", {}).attributes["Id"]
