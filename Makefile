@@ -8,11 +8,15 @@ INSTALLED := $(VENV)/.installed
 REGION ?= us-east-1
 STATE_DIR ?= .localcloud
 ENV ?= dev
+NAME ?= operator
 
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= $(REGION)
 
-.PHONY: install run test test-fast lint format package deploy bench lock clean
+.PHONY: help install run test test-fast lint format package deploy bench lock clean token
+
+help:  ## this list
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(INSTALLED): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +24,7 @@ $(INSTALLED): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
-install: $(INSTALLED)
+install: $(INSTALLED)  ## create .venv with everything pinned in requirements.lock
 
 run: install  ## start the whole backend locally with demo data (Ctrl-C stops it)
 	$(BIN)/python -m devcloud --state-dir $(STATE_DIR) run $(ARGS)
@@ -38,9 +42,12 @@ lint: install  ## ruff, mypy, cfn-lint and sam validate: no findings allowed
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --region $(REGION) --template template.yaml
 
-format: install
+format: install  ## ruff fix + format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+token: install  ## print a JWT of a demo user of the running local cloud (NAME=operator, or NAME=customer)
+	@$(BIN)/python -m localcloud --state-dir $(STATE_DIR) token $(NAME)
 
 package: install  ## deployable artifacts in .aws-sam/build (sam build, or pip wheels for arm64/3.13 without Docker)
 	$(BIN)/python -m tools.package
@@ -61,5 +68,5 @@ lock:  ## re-pin requirements.lock and the layer's requirements from pyproject.t
 	uv pip compile pyproject.toml -c requirements.lock --python-version 3.13 \
 		--python-platform aarch64-manylinux_2_28 --no-annotate --no-header -o layers/common/requirements.txt
 
-clean:
+clean:  ## remove build and cache directories
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache build

@@ -36,6 +36,7 @@ from localcloud.lambda_service.runtime import FunctionNotFound, InvokeError
 from localcloud.payments.switches import InvalidSwitches
 from localcloud.template import LocalCloudTemplateError
 from localcloud.timescale import InvalidTimeScale, time_scale_from_env, validate_time_scale
+from localcloud.tokens import add_token_command
 
 EXIT_FUNCTION_ERROR = 1
 EXIT_CANNOT_RUN = 2
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-seed", action="store_true", help="no demo data (what the project's extension seeds)")
 
+    add_token_command(commands)
     invoke = commands.add_parser("invoke", help="invoke one function once (like sam local invoke)")
     invoke.add_argument("function", help="the function's logical id in template.yaml, e.g. HealthFunction")
     invoke.add_argument("--event", "-e", help="JSON event file ('-' for stdin); {} when omitted")
@@ -103,6 +105,8 @@ class _NoExtension:
 
 def main(argv: list[str] | None = None, *, extension: Extension | None = None) -> int:
     args = _parser().parse_args(argv)
+    if hasattr(args, "run_command"):
+        return int(args.run_command(args))
     extension = extension or _NoExtension()
     try:
         parameters = _parse_parameters(args.parameter)
@@ -155,9 +159,11 @@ def _banner(cloud: LocalCloud) -> str:
     lines = [
         f"Local cloud is up: stack {cloud.stack_name} in {cloud.region}",
         f"  API            {outputs['ApiUrl']}",
+        *([f"  Console        {outputs['ConsoleUrl']}"] if "ConsoleUrl" in outputs else []),
+        *([f"  API docs       {outputs['ApiDocsUrl']}"] if "ApiDocsUrl" in outputs else []),
         f"  AWS endpoint   {outputs['AwsEndpointUrl']}   (AWS_ENDPOINT_URL for the AWS CLI and SDKs)",
     ]
-    shown = {"ApiUrl", "AwsEndpointUrl", "Region"}
+    shown = {"ApiUrl", "ConsoleUrl", "ApiDocsUrl", "AwsEndpointUrl", "Region"}
     stack_outputs = {name: value for name, value in outputs.items() if name not in shown and isinstance(value, str)}
     width = max((len(name) for name in stack_outputs), default=0)
     lines += [f"  {name:<{width}}  {value}" for name, value in stack_outputs.items()]

@@ -60,6 +60,7 @@ from localcloud.orders_db.component import OrdersDatabaseService
 from localcloud.payments.component import PaymentsService
 from localcloud.provision import provision
 from localcloud.server import BackgroundServer
+from localcloud.static_sites.component import StaticSitesService
 from localcloud.stepfunctions.component import StepFunctionsService
 from localcloud.template import load_stack, read_template
 from localcloud.usage import Usage
@@ -89,6 +90,7 @@ def default_consumers() -> list[Component]:
     return [
         HttpApiService(),
         EventSourcesService(),
+        StaticSitesService(),
     ]
 
 

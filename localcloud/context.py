@@ -73,6 +73,10 @@ class CloudContext(Protocol):
         """The provisioned stack (from the consumers phase on)."""
 
     @property
+    def outputs(self) -> dict[str, Any]:
+        """The stack's outputs as this machine serves them (what outputs.json holds)."""
+
+    @property
     def edge_url(self) -> str: ...
 
     @property

@@ -67,6 +67,8 @@ PASSIVE_PREFIXES = (
     "AWS::CloudWatch::",
     "AWS::Events::",
     "AWS::CloudFormation::WaitConditionHandle",
+    "AWS::CloudFront::",  # served by localcloud.static_sites once the stack is up
+    "AWS::S3::BucketPolicy",
 )
 
 

@@ -306,6 +306,17 @@ def _ec2_id(prefix: str, attribute: str) -> Callable[[Scope, str, dict[str, Any]
     return identity
 
 
+def _cloudfront_distribution(scope: Scope, logical_id: str, props: dict[str, Any]) -> Identity:
+    seed = f"{scope.stack_name}:{logical_id}"
+    distribution_id = "E" + token(seed, 13, string.ascii_uppercase + string.digits)
+    return Identity(distribution_id, {"Id": distribution_id, "DomainName": f"d{token(seed, 13)}.cloudfront.net"})
+
+
+def _cloudfront_id(scope: Scope, logical_id: str, props: dict[str, Any]) -> Identity:
+    resource_id = "E" + token(f"{scope.stack_name}:{logical_id}", 13, string.ascii_uppercase + string.digits)
+    return Identity(resource_id, {"Id": resource_id})
+
+
 def _generic(scope: Scope, logical_id: str, props: dict[str, Any]) -> Identity:
     return Identity(physical_name(scope, logical_id, 128))
 
@@ -348,6 +359,8 @@ _IDENTITIES: dict[str, Callable[[Scope, str, dict[str, Any]], Identity]] = {
     "AWS::EC2::VPC": _ec2_id("vpc", "VpcId"),
     "AWS::EC2::Subnet": _ec2_id("subnet", "SubnetId"),
     "AWS::EC2::SecurityGroup": _ec2_id("sg", "GroupId"),
+    "AWS::CloudFront::Distribution": _cloudfront_distribution,
+    "AWS::CloudFront::OriginAccessControl": _cloudfront_id,
 }
 
 

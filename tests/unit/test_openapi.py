@@ -55,6 +55,10 @@ API_MD_ENDPOINTS: set[Route] = {
     ("POST", "/admin/orders/{orderId}/cancel"),
     ("POST", "/admin/orders/{orderId}/refund"),
     ("GET", "/admin/checkouts/{checkoutId}"),
+    ("GET", "/admin/checkouts"),
+    ("GET", "/admin/queues"),
+    ("POST", "/admin/queues/{queueName}/redrive"),
+    ("GET", "/admin/upkeep"),
 }
 
 # Request bodies whose shape belongs to someone else (the payment provider), so they are not strict.
@@ -430,7 +434,7 @@ def test_list_endpoints_paginate() -> None:
         assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, route
         assert params["cursor"]["schema"]["type"] == "string", route
         assert "null" in resolve(body["properties"]["nextCursor"])["type"], route
-    assert lists == 4  # products, admin products, orders, admin orders
+    assert lists == 6  # products, admin products, orders, admin orders, admin checkouts, admin queues
 
 
 def test_money_is_integer_minor_units() -> None:

@@ -15,7 +15,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_attrs
-from commerce.adapters.dynamodb.keys import checkout_key, open_checkout_key
+from commerce.adapters.dynamodb.keys import (
+    CHECKOUT_LISTING_SHARDS,
+    checkout_key,
+    checkout_listing_partition,
+    open_checkout_key,
+)
 from commerce.domain.checkout.errors import CartLockTaken, CheckoutChanged
 from commerce.domain.checkout.models import Checkout, CheckoutStatus, Failure, Payment
 from commerce.domain.clock import rfc3339
@@ -134,10 +139,20 @@ def queued_index_attributes(checkout: Checkout) -> dict[str, str]:
     }
 
 
+def listing_index_attributes(checkout: Checkout) -> dict[str, str]:
+    """Every checkout is in the operators' listing (GSI3, see checkout_listing.py), whatever its status."""
+    shard = zlib.crc32(checkout.checkout_id.encode()) % CHECKOUT_LISTING_SHARDS
+    return {
+        "GSI3PK": checkout_listing_partition(shard),
+        "GSI3SK": f"{rfc3339(checkout.created_at)}#{checkout.checkout_id}",
+    }
+
+
 def checkout_item(checkout: Checkout) -> dict[str, Any]:
     return {
         **checkout_key(checkout.checkout_id),
         **queued_index_attributes(checkout),
+        **listing_index_attributes(checkout),
         "entity": "checkout",
         "checkoutId": checkout.checkout_id,
         "orderId": checkout.order_id,

@@ -23,12 +23,16 @@ Item layout (PK / SK: main attributes):
 - checkout, CHECKOUT#<checkoutId> / CHECKOUT: the record of commerce.domain.checkout.models.Checkout
   (status, owner, lines, total, email, shippingAddress, payment, failure, version). While QUEUED it is also
   in GSI1 (QUEUED_CHECKOUTS#<shard 00..15>, <reservation expiry>#<id>) so the upkeep finds never-started
-  checkouts without a scan; any other status drops the entry.
+  checkouts without a scan; any other status drops the entry. Every checkout is also in GSI3
+  (CHECKOUTS#<shard 0..7>, <createdAt>#<id>), the operators' listing, newest first, over 8 shards.
 - open-checkout lock, CART#<ownerKey> / OPEN_CHECKOUT: checkoutId of the cart's latest checkout, written in
   the same transaction as that checkout's record (only if absent or naming a checkout found final), deleted
   when that checkout becomes final. At most one open checkout per cart rests on it.
 - payment task, PAYMENT#<intentId> / TASK: the Step Functions task token waiting for that intent's webhook.
 - webhook event, WEBHOOK#<eventId> / EVENT: a payment provider event already handled (dedup), ttl.
+- upkeep job, UPKEEP / JOB#<job>: a scheduled job that has run (lastStartedAt), so its runs can be listed.
+- upkeep run, UPKEEP#<job> / RUN#<startedAt>#<runId>: one run of that job (started, ended, examined,
+  repaired by kind, failed), ttl (kept 14 days).
 
 Stock counters live on the SKU item (shard 0) and its shard items and only change through conditional
 writes: `available = onHand - reserved` is kept as its own attribute on each because DynamoDB conditions
@@ -38,6 +42,7 @@ cannot do arithmetic; every write that touches one of the three keeps the equati
 from __future__ import annotations
 
 CATALOG = "CATALOG"
+CHECKOUT_LISTING_SHARDS = 8
 
 
 def key(pk: str, sk: str) -> dict[str, str]:
@@ -109,3 +114,15 @@ def payment_task_key(intent_id: str) -> dict[str, str]:
 
 def webhook_event_key(event_id: str) -> dict[str, str]:
     return key(f"WEBHOOK#{event_id}", "EVENT")
+
+
+def checkout_listing_partition(shard: int) -> str:
+    return f"CHECKOUTS#{shard}"
+
+
+def upkeep_jobs_key(job: str) -> dict[str, str]:
+    return key("UPKEEP", f"JOB#{job}")
+
+
+def upkeep_runs_partition(job: str) -> str:
+    return f"UPKEEP#{job}"

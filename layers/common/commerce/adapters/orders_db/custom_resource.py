@@ -3,8 +3,8 @@
 CloudFormation waits for a custom resource's answer (a PUT of a JSON document to the presigned S3
 `ResponseURL`) for up to an hour. A handler that raises, or that the Lambda timeout kills, never answers,
 and the stack hangs. So `answer_custom_resource`:
-- runs the work for Create and Update, and nothing for Delete (dropping the schema with the stack would
-  be the database's job, not a migration's);
+- runs the work for Create and Update, and for Delete only the `on_delete` work given (the migrations
+  give none: dropping the schema with the stack would be the database's job, not a migration's);
 - answers SUCCESS with the work's data, or FAILED with the error, whatever went wrong (this is the one
   place where catching every exception is right: the answer must go out);
 - arms a watchdog that answers FAILED shortly before the invocation times out;
@@ -115,20 +115,21 @@ def answer_custom_resource(
     *,
     put: Put = put_response,
     reserve_seconds: float = 10.0,
+    on_delete: Callable[[CustomResourceRequest], Mapping[str, str]] | None = None,
 ) -> str:
     """Run `work` for Create/Update and answer CloudFormation; the status sent (SUCCESS or FAILED)."""
     request = CustomResourceRequest.from_event(event)
     # Update and Delete must keep the id CloudFormation knows, or it would replace (delete) the resource.
     answer = _Answer(request, request.physical_resource_id or physical_resource_id, put)
     deadline = max(0.0, context.get_remaining_time_in_millis() / 1000 - reserve_seconds)
-    watchdog = threading.Timer(deadline, answer.send, args=(FAILED, "The migration did not finish in time"))
+    watchdog = threading.Timer(deadline, answer.send, args=(FAILED, "The work did not finish in time"))
     watchdog.daemon = True
     watchdog.start()
     try:
         if request.request_type in ("Create", "Update"):
             data = work(request)
         elif request.request_type == "Delete":
-            data = {}
+            data = on_delete(request) if on_delete else {}
         else:
             raise ValueError(f"unknown RequestType {request.request_type!r}")
         answer.send(SUCCESS, data=data)

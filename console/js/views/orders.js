@@ -1,0 +1,133 @@
+// Orders: search (status, e-mail, dates), one order with its history, and the operator's actions (fulfil,
+// cancel, refund), each after a confirmation step; a refused action shows the API's problem as it words it.
+import { get, post } from "../api.js";
+import { confirmAction, facts, h, instant, money, notice, problemBox, render, status, table, when } from "../ui.js";
+
+const STATUSES = ["", "PENDING_PAYMENT", "PAID", "PARTIALLY_FULFILLED", "FULFILLED", "PARTIALLY_REFUNDED", "CANCELLED", "REFUNDED"];
+const ACTIONS = [
+  { name: "fulfill", label: "Fulfil", question: "Mark this order as fulfilled (shipped)?" },
+  { name: "cancel", label: "Cancel", question: "Cancel this order? A paid order is refunded and its stock returned." },
+  { name: "refund", label: "Refund", question: "Refund this order in full through the payment provider?" },
+];
+
+export function ordersView(view) {
+  const results = h("div", { id: "order-results" });
+  const form = h(
+    "form",
+    { class: "filters", id: "order-filters" },
+    h("label", {}, "Status", h("select", { name: "status" }, STATUSES.map((s) => h("option", { value: s }, s || "any")))),
+    h("label", {}, "E-mail", h("input", { name: "email", type: "email" })),
+    h("label", {}, "Created from", h("input", { name: "createdFrom", type: "datetime-local" })),
+    h("label", {}, "Created before", h("input", { name: "createdTo", type: "datetime-local" })),
+    h("button", { type: "submit" }, "Search"),
+  );
+
+  async function load(cursor) {
+    const data = new FormData(form);
+    try {
+      const page = await get("/admin/orders", {
+        status: data.get("status"),
+        email: data.get("email"),
+        createdFrom: instant(data.get("createdFrom")),
+        createdTo: instant(data.get("createdTo")),
+        limit: 20,
+        cursor,
+      });
+      render(
+        results,
+        table(
+          [
+            { title: "Order", cell: (o) => h("a", { href: `#/orders/${o.orderId}` }, o.orderId) },
+            { title: "Status", cell: (o) => status(o.status) },
+            { title: "E-mail", cell: (o) => o.email },
+            { title: "Total", num: true, cell: (o) => money(o.total) },
+            { title: "Created", cell: (o) => when(o.createdAt) },
+          ],
+          page.items,
+          "No order matches.",
+        ),
+        page.nextCursor ? h("div", { class: "actions" }, h("button", { class: "secondary", onclick: () => load(page.nextCursor) }, "Next page")) : null,
+      );
+    } catch (error) {
+      render(results, problemBox(error));
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    load(null);
+  });
+  render(view, h("h1", {}, "Orders"), form, results);
+  load(null);
+}
+
+export function orderView(view, orderId) {
+  const outcome = h("div", { id: "action-outcome" });
+
+  async function act(action) {
+    if (!(await confirmAction(action.question, action.label))) return;
+    try {
+      const order = await post(`/admin/orders/${encodeURIComponent(orderId)}/${action.name}`);
+      await show(notice(`${action.label}: the order is now ${order.status}.`));
+    } catch (error) {
+      await show(problemBox(error));
+    }
+  }
+
+  async function show(message) {
+    try {
+      const o = await get(`/admin/orders/${encodeURIComponent(orderId)}`);
+      render(outcome, message);
+      render(
+        view,
+        h("p", {}, h("a", { href: "#/orders" }, "All orders")),
+        h("h1", {}, "Order ", h("code", {}, o.orderId)),
+        h(
+          "section",
+          { class: "card" },
+          facts([
+            ["Status", h("span", { id: "order-status" }, status(o.status))],
+            ["E-mail", o.email],
+            ["Total", money(o.total)],
+            ["Ship to", [o.shippingAddress.name, o.shippingAddress.line1, o.shippingAddress.city, o.shippingAddress.postalCode, o.shippingAddress.country].filter(Boolean).join(", ")],
+            ["Created", when(o.createdAt)],
+            ["Updated", when(o.updatedAt)],
+          ]),
+          h("div", { class: "actions" }, ACTIONS.map((a) => h("button", { "data-action": a.name, onclick: () => act(a) }, a.label))),
+          outcome,
+        ),
+        h(
+          "section",
+          { class: "card" },
+          h("h2", {}, "Lines"),
+          table(
+            [
+              { title: "SKU", cell: (l) => h("code", {}, l.sku) },
+              { title: "Name", cell: (l) => l.name },
+              { title: "Quantity", num: true, cell: (l) => l.quantity },
+              { title: "Unit price", num: true, cell: (l) => money(l.unitPrice) },
+              { title: "Line total", num: true, cell: (l) => money(l.lineTotal) },
+            ],
+            o.lines,
+          ),
+        ),
+        h(
+          "section",
+          { class: "card" },
+          h("h2", {}, "History"),
+          h(
+            "ol",
+            { class: "timeline", id: "order-history" },
+            o.events.map((e) =>
+              h("li", {}, h("strong", {}, e.type), h("div", { class: "muted" }, when(e.at)), e.detail ? h("div", {}, typeof e.detail === "string" ? e.detail : JSON.stringify(e.detail)) : null),
+            ),
+          ),
+        ),
+      );
+    } catch (error) {
+      render(view, h("p", {}, h("a", { href: "#/orders" }, "All orders")), problemBox(error));
+    }
+  }
+
+  show(null);
+}
