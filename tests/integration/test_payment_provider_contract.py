@@ -121,6 +121,15 @@ def test_the_same_idempotency_key_returns_the_same_intent(provider: Provider) ->
     assert other.intent_id != first.intent_id
 
 
+def test_a_key_reused_with_another_amount_is_refused_not_retried(provider: Provider) -> None:
+    # Given an intent created with a key
+    key, metadata = _key(), {"checkout_id": "chk-3"}
+    provider.port.create_intent(Money(500, "EUR"), metadata, key)
+    # When the same key asks for another amount, Then the provider refuses it (no retry could change that)
+    with pytest.raises(PaymentProviderRejected):
+        provider.port.create_intent(Money(700, "EUR"), metadata, key)
+
+
 def test_an_unpaid_intent_is_cancelled_and_cancelling_again_is_fine(provider: Provider) -> None:
     # Given an unpaid intent
     intent = provider.port.create_intent(Money(700, "EUR"), {}, _key())

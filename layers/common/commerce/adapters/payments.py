@@ -131,7 +131,7 @@ class StripePayments:
     def _call(self, operation: Callable[[stripe.StripeClient], T]) -> T:
         import stripe  # imported on first use: most functions that can refund seldom do (cold start)
 
-        retryable = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError, stripe.IdempotencyError)
+        retryable = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
         try:
             try:
                 return operation(self._stripe())
@@ -141,6 +141,12 @@ class StripePayments:
                 return operation(self._stripe())
         except retryable as error:
             raise PaymentProviderUnavailable(f"The payment provider is unavailable: {_describe(error)}") from error
+        except stripe.IdempotencyError as error:
+            # 409: the key is still in use by a request in flight, worth retrying; 400: the key was used with
+            # other parameters, which no retry can change.
+            if error.http_status == 409:
+                raise PaymentProviderUnavailable(f"The payment provider is busy: {_describe(error)}") from error
+            raise PaymentProviderRejected(f"The payment provider refused the request: {_describe(error)}") from error
         except stripe.StripeError as error:
             raise PaymentProviderRejected(f"The payment provider refused the request: {_describe(error)}") from error
 
