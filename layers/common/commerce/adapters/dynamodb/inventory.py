@@ -219,9 +219,7 @@ class DynamoDbStockLedger:
                 was_throttled = throttled(reasons)
             # A condition failed: a reservation or release changed a shard since it was read.
             self.backoff.pause(attempt)
-        if was_throttled:
-            raise StockBusy()
-        raise Conflict(f"SKU {sku} kept changing while its stock was being set; retry")
+        raise _gave_up(was_throttled, f"SKU {sku} kept changing while its stock was being set; retry")
 
     def _set_active(self, sku: str, shards: list[int], *, active: bool) -> None:
         self.client.transact_write_items(
@@ -408,9 +406,7 @@ class DynamoDbStockLedger:
                 was_throttled = throttled(reasons)
             self.backoff.pause(attempt)
             attempt += 1
-        if was_throttled:
-            raise StockBusy()
-        raise Conflict(f"Reservation {reservation_id} kept colliding with concurrent writes; retry")
+        raise _gave_up(was_throttled, f"Reservation {reservation_id} kept colliding with concurrent writes; retry")
 
     def _reserve_facts(
         self, reservation_id: str, lines: tuple[ReservationLine, ...], buyer: str | None
@@ -579,9 +575,7 @@ class DynamoDbStockLedger:
                 was_throttled = throttled(reasons)
             self.backoff.pause(attempt)
             attempt += 1
-        if was_throttled:
-            raise StockBusy()
-        raise Conflict(f"Reservation {reservation_id} kept colliding with concurrent writes; retry")
+        raise _gave_up(was_throttled, f"Reservation {reservation_id} kept colliding with concurrent writes; retry")
 
     def _close_items(
         self, reservation: Reservation, target: ReservationStatus, deltas: dict[tuple[str, int], _ShardDelta]
@@ -735,6 +729,12 @@ def add_shard_counters(
 
 def _busy_if_throttled(error: ClientError) -> Exception:
     return StockBusy() if is_throttling(error) else error
+
+
+def _gave_up(throttled: bool, conflict: str) -> Conflict | StockBusy:
+    """What a write loop that ran out of attempts answers: BUSY (429, Retry-After) if DynamoDB was throttling
+    the items at the end, otherwise a conflict with the concurrent writers."""
+    return StockBusy() if throttled else Conflict(conflict)
 
 
 def _names(*placeholders: str) -> dict[str, str]:
