@@ -16,8 +16,9 @@ from commerce.adapters.payments import PaymentsSettings, StripePayments, verifie
 from commerce.adapters.secrets import secret_string
 from commerce.adapters.workflows import StepFunctionsTaskTokens
 from commerce.api.http import create_app, json_response, raw_body
+from commerce.domain.payments.errors import BadSignature
 from commerce.domain.payments.webhooks import WebhookDeps, handle_payment_event
-from commerce.observability import count, logger, metrics, tracer
+from commerce.observability import count, logger, metrics, refusals_counted, tracer
 from commerce.settings import load_settings
 
 
@@ -42,11 +43,12 @@ app = create_app()
 @app.post("/webhooks/payments/stripe")
 @tracer.capture_method
 def receive_payment_event() -> Response[str]:
-    event = verified_event(
-        raw_body(app),
-        app.current_event.headers.get("Stripe-Signature"),
-        secret_string(settings.payments_webhook_secret_arn),
-    )
+    with refusals_counted({BadSignature: "WebhookSignatureRejected"}):  # WebhookSignatureFailuresAlarm
+        event = verified_event(
+            raw_body(app),
+            app.current_event.headers.get("Stripe-Signature"),
+            secret_string(settings.payments_webhook_secret_arn),
+        )
     logger.append_keys(event_id=event.event_id, checkout_id=event.checkout_id)
     result = handle_payment_event(deps, event)
     logger.info("payment event handled", extra={"event_type": event.type, "result": result.value})
