@@ -1,7 +1,13 @@
-"""Upkeep (every 5 minutes): give back the stock of checkouts still QUEUED after their reservation expired
-and whose workflow never started; a bounded number per run, the rest in the next runs.
-What counts as abandoned, and why the checkout moves before its stock: commerce.domain.checkout.upkeep.
-Each run is recorded (GET /admin/upkeep): examined, repaired (`reservationsReleased`), failed.
+"""Upkeep (every 5 minutes), a bounded number of each per run, the rest in the next runs:
+
+1. checkouts still QUEUED after their reservation expired and whose workflow never started: EXPIRED (or
+   FAILED), their stock released;
+2. reservations still held past their expiry whose checkout was never recorded, or is final (1.'s or a
+   compensation's release that failed or never ran): released, to the shards the units came from.
+
+What counts as abandoned, and why a checkout moves before its stock: commerce.domain.checkout.upkeep.
+Each run is recorded (GET /admin/upkeep): examined, repaired by kind, failed; each repair is counted as
+`ReconciliationRepairs` (in total, and per `kind`), which the operators' alarm watches.
 """
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -13,10 +19,10 @@ from commerce.adapters.dynamodb.inventory import DynamoDbStockLedger
 from commerce.adapters.dynamodb.queued_checkouts import DynamoDbQueuedCheckouts
 from commerce.adapters.dynamodb.upkeep_runs import DynamoDbUpkeepRuns
 from commerce.adapters.workflows import StepFunctionsCheckoutWorkflow
-from commerce.domain.checkout.upkeep import release_expired_reservations
+from commerce.domain.checkout.upkeep import Repair, release_expired_holds, release_expired_reservations
 from commerce.domain.operations.upkeep import UpkeepRun
 from commerce.domain.orders.models import order_clock
-from commerce.observability import logger, metrics, tracer
+from commerce.observability import count_repairs, logger, metrics, tracer
 from commerce.settings import FunctionSettings, load_settings
 
 
@@ -44,17 +50,37 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         logger.info("reservation of an abandoned checkout released", extra={"checkout_id": checkout_id})
     for checkout_id, error in report.failed:
         logger.error("could not release an abandoned checkout", extra={"checkout_id": checkout_id}, exc_info=error)
+    # After the first pass, so that a release it failed is retried in this very run.
+    holds = release_expired_holds(ledger, checkouts, ledger, now=order_clock(), limit=settings.max_per_run)
+    for repair, reservation_ids in holds.released.items():
+        for reservation_id in reservation_ids:
+            logger.warning("expired reservation released", extra={"reservation_id": reservation_id, "repair": repair})
+    for reservation_id, error in holds.failed:
+        extra = {"reservation_id": reservation_id}
+        logger.error("could not release an expired reservation", extra=extra, exc_info=error)
+    repaired = {Repair.NEVER_PROCESSED.value: len(report.released)} | {
+        repair.value: len(ids) for repair, ids in holds.released.items()
+    }
+    failed = len(report.failed) + len(holds.failed)
     metrics.add_metric(name="AbandonedReservationsReleased", unit=MetricUnit.Count, value=len(report.released))
-    metrics.add_metric(name="AbandonedReservationsFailed", unit=MetricUnit.Count, value=len(report.failed))
+    metrics.add_metric(name="AbandonedReservationsFailed", unit=MetricUnit.Count, value=failed)
     metrics.flush_metrics()
+    count_repairs(repaired)
     runs.record(
         UpkeepRun(
             job=JOB,
             started_at=started,
             ended_at=order_clock(),
-            examined=len(report.released) + len(report.left) + len(report.failed),
-            repaired={"reservationsReleased": len(report.released)},
-            failed=len(report.failed),
+            examined=len(report.released) + len(report.left) + len(report.failed) + holds.examined,
+            repaired=repaired,
+            failed=failed,
         )
     )
-    return {"released": len(report.released), "left": len(report.left), "failed": len(report.failed)}
+    return {
+        "released": len(report.released),
+        "left": len(report.left),
+        "failed": len(report.failed),
+        "holdsReleased": sum(len(ids) for ids in holds.released.values()),
+        "holdsLeft": len(holds.left),
+        "holdsFailed": len(holds.failed),
+    }

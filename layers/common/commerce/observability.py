@@ -27,6 +27,19 @@ def count(*names: str, value: int = 1) -> None:
     metrics.flush_metrics()
 
 
+# What the upkeep jobs' repairs are counted as (alarmed on when above 0): once in total, with the function's
+# usual dimensions, and once per kind of repair with a `kind` dimension as well.
+RECONCILIATION_REPAIRS = "ReconciliationRepairs"
+
+
+def count_repairs(repaired: Mapping[str, int]) -> None:
+    """Count an upkeep run's repairs (kind -> how many): the total, then each kind, each flushed as EMF."""
+    count(RECONCILIATION_REPAIRS, value=sum(repaired.values()))
+    for kind, value in repaired.items():
+        metrics.add_dimension(name="kind", value=kind)
+        count(RECONCILIATION_REPAIRS, value=value)
+
+
 @contextmanager
 def refusals_counted(metric_by_error: Mapping[type[Exception], str]) -> Iterator[None]:
     """Count the refusals named (error class -> metric) that leave the block, and let them go on."""

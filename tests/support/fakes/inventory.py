@@ -159,6 +159,13 @@ class InMemoryStockLedger:
         with self.lock:
             return self.reservations.get(reservation_id)
 
+    def expired_before(self, moment: datetime, limit: int) -> list[str]:
+        """Reservations still held whose expiry is before `moment`, oldest first (the adapter's GSI1 entries)."""
+        with self.lock:
+            held = [r for r in self.reservations.values() if r.status is ReservationStatus.RESERVED]
+            expired = sorted((r for r in held if r.expires_at < moment), key=lambda r: r.expires_at)
+            return [r.reservation_id for r in expired[:limit]]
+
     def release(self, reservation_id: str) -> Reservation:
         return self._close(reservation_id, ReservationStatus.RELEASED)
 

@@ -12,8 +12,12 @@ can oversell or drive a counter negative, and each write keeps `available = onHa
   when that shard is short the SKU's shards are read and the line spills over the next ones. Items per
   transaction: 1 + (1 if any line is limited) + shards taken from <= 100 (see models.MAX_RESERVATION_LINES).
 - release / commit flip the reservation's status under a condition on the old status (so each happens
-  once) and give the units back to exactly the shards of its `takes`. A shard that a reshard deactivated in
-  the meantime takes the released units only to hand them on to shard 0 in the same transaction.
+  once) and give the units back to exactly the shards of its `takes`. The same write drops the reservation's
+  sparse GSI1 entry (HELD_RESERVATIONS#<shard>, <expiresAt>#<id>), written with the reservation: an entry
+  exists exactly while units are held, so `expired_before` lists every reservation that outlived its
+  expiry, whether or not a checkout was ever recorded for it, and one whose release failed stays listed.
+  A shard that a reshard deactivated in the meantime takes the released units only to hand them on to
+  shard 0 in the same transaction.
 - set_stock reads every shard, then moves available units between them in one transaction whose conditions
   pin each shard's on-hand units (and a deactivated shard's available units), so a concurrent reserve or
   release either lands before it (and the transaction retries) or after it; reserved units never move.
@@ -24,6 +28,7 @@ with jittered backoff; throttling that outlasts the retries answers StockBusy (4
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -31,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from commerce.adapters.dynamodb.client import TRANSACTION_BACKOFF, dynamodb_client, from_attrs, to_attrs
 from commerce.adapters.dynamodb.keys import (
+    held_reservations_partition,
     purchase_counter,
     purchases_key,
     reservation_key,
@@ -75,6 +81,10 @@ if TYPE_CHECKING:
 # long before TTL may delete them (TTL deletion is not a release and would leak the units).
 RESERVATION_RETENTION = timedelta(days=7)
 
+# Held reservations are spread over this many GSI1 partitions, so that a burst of reservations does not write
+# to one index partition.
+HELD_RESERVATION_SHARDS = 16
+INDEX_NAME = "GSI1"
 
 # Cancellation reasons that mean "someone else was writing these items", not "your condition is false".
 RETRIABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
@@ -515,6 +525,31 @@ class DynamoDbStockLedger:
         item = self._get_item(reservation_key(reservation_id))
         return _reservation(item) if item else None
 
+    def expired_before(self, moment: datetime, limit: int) -> list[str]:
+        """Ids of reservations still held whose expiry is before `moment`, about `limit` at most, oldest first
+        in each shard (one Query per shard, the work split evenly). The index lags: callers re-read each one."""
+        from botocore.exceptions import ClientError
+
+        per_shard = max(1, -(-limit // HELD_RESERVATION_SHARDS))  # ceiling division
+        found: list[str] = []
+        for shard in range(HELD_RESERVATION_SHARDS):
+            try:
+                response = self.client.query(
+                    TableName=self.table_name,
+                    IndexName=INDEX_NAME,
+                    KeyConditionExpression="GSI1PK = :shard AND GSI1SK < :moment",
+                    ExpressionAttributeValues={
+                        ":shard": {"S": held_reservations_partition(shard)},
+                        ":moment": {"S": rfc3339(moment)},
+                    },
+                    ProjectionExpression="reservationId",
+                    Limit=per_shard,
+                )
+            except ClientError as error:
+                raise _busy_if_throttled(error) from error
+            found.extend(item["reservationId"]["S"] for item in response.get("Items", []))
+        return found
+
     def release(self, reservation_id: str) -> Reservation:
         return self._close(reservation_id, ReservationStatus.RELEASED)
 
@@ -585,7 +620,8 @@ class DynamoDbStockLedger:
                 "Update": {
                     "TableName": self.table_name,
                     "Key": to_attrs(reservation_key(reservation.reservation_id)),
-                    "UpdateExpression": "SET #status = :target",
+                    # Closed: out of the index of held reservations, in the same write (see the module docstring).
+                    "UpdateExpression": "SET #status = :target REMOVE GSI1PK, GSI1SK",
                     "ConditionExpression": "#status = :reserved",
                     "ExpressionAttributeNames": _names("#status"),
                     "ExpressionAttributeValues": to_attrs(
@@ -864,9 +900,22 @@ def _stock(sku: str, item: dict[str, Any]) -> Stock:
     )
 
 
+def held_index_attributes(reservation: Reservation) -> dict[str, str]:
+    """The sparse GSI1 entry of a reservation that holds units (none once it is closed)."""
+    if reservation.status is not ReservationStatus.RESERVED:
+        return {}
+    shard = zlib.crc32(reservation.reservation_id.encode()) % HELD_RESERVATION_SHARDS
+    # RFC 3339 in UTC to the millisecond sorts as time does: a key range is a time range.
+    return {
+        "GSI1PK": held_reservations_partition(shard),
+        "GSI1SK": f"{rfc3339(reservation.expires_at)}#{reservation.reservation_id}",
+    }
+
+
 def _reservation_item(reservation: Reservation) -> dict[str, Any]:
     return {
         **reservation_key(reservation.reservation_id),
+        **held_index_attributes(reservation),
         "entity": "RESERVATION",
         "reservationId": reservation.reservation_id,
         "lines": [{"sku": line.sku, "quantity": line.quantity} for line in reservation.lines],

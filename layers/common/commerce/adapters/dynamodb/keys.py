@@ -19,7 +19,10 @@ Item layout (PK / SK: main attributes):
   has bought; taken in the reservation's transaction, given back by a release (not by a commit).
 - reservation, RESERVATION#<id> / RESERVATION: lines [{sku, quantity}], takes [{sku, shard, quantity}] (where
   the units came from), buyer and counted (the SKUs whose purchase counter it took), status RESERVED /
-  RELEASED / COMMITTED, expiresAt, ttl.
+  RELEASED / COMMITTED, expiresAt, ttl. While RESERVED it is also in GSI1 (HELD_RESERVATIONS#<shard 00..15>,
+  <expiresAt>#<id>), written in the reservation's own transaction and removed in the one that releases or
+  commits it, so the upkeep finds reservations held past their expiry (with or without a checkout) without a
+  scan.
 - checkout, CHECKOUT#<checkoutId> / CHECKOUT: the record of commerce.domain.checkout.models.Checkout
   (status, owner, lines, total, email, shippingAddress, payment, failure, version). While QUEUED it is also
   in GSI1 (QUEUED_CHECKOUTS#<shard 00..15>, <reservation expiry>#<id>) so the upkeep finds never-started
@@ -89,6 +92,11 @@ def purchase_counter(sku: str) -> str:
 
 def reservation_key(reservation_id: str) -> dict[str, str]:
     return key(f"RESERVATION#{reservation_id}", "RESERVATION")
+
+
+def held_reservations_partition(shard: int) -> str:
+    """GSI1 partition of the reservations still held, by shard (see inventory.HELD_RESERVATION_SHARDS)."""
+    return f"HELD_RESERVATIONS#{shard:02d}"
 
 
 def catalog_sort_key(name: str, product_id: str) -> str:

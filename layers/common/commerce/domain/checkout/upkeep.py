@@ -1,4 +1,5 @@
-"""Upkeep: give back the stock of checkouts that were accepted but never processed.
+"""Upkeep: give back the stock of checkouts that were accepted but never processed, and of reservations that
+outlived their expiry with nobody left to release them.
 
 A checkout normally leaves QUEUED within seconds, when its workflow starts. One still QUEUED after its
 reservation expired was lost on the way: the function failed between recording and queuing it and the
@@ -10,7 +11,23 @@ reservation, so this job does, on a schedule, a bounded number per run (the rest
 - first the checkout is moved on (EXPIRED, or FAILED if its workflow ended), conditionally on the version
   read: if the workflow moved it meanwhile, this job loses and leaves it alone; a workflow that starts
   afterwards finds the checkout final and must not touch the stock;
-- then the reservation is released (idempotent).
+- then the reservation is released (idempotent). If that release fails (or the function dies before it),
+  the checkout is final and its reservation still held: `release_expired_holds` below retries it.
+
+`release_expired_holds` walks the reservations still held past their expiry (the ledger's index of held
+reservations: an entry is written in the reservation's own transaction and removed only by the write that
+releases or commits it, so a failed release stays listed and is retried by the next run):
+
+- no checkout recorded under its id: `CreateCheckout` died between reserving and recording (or its record
+  write failed and so did its own release). A retry of that request after the expiry refuses the old
+  reservation (AttemptAbandoned), so nothing can still use it: released. The reservation TTL (minutes) is
+  far above the function's timeout (seconds), so an attempt still running never sees this.
+- a final checkout other than COMPLETED (EXPIRED, FAILED, CANCELLED): its compensation, cancel or this
+  job's first pass meant to release it and did not get there: released.
+- COMPLETED (a completion commits before it marks the checkout), or a checkout still open (its workflow, or
+  the reconciliation of open checkouts, owns it): left alone.
+
+Releases give the units back to exactly the shards they came from, once (the ledger's conditional write).
 """
 
 from __future__ import annotations
@@ -27,6 +44,7 @@ from commerce.domain.checkout.errors import CheckoutChanged
 from commerce.domain.checkout.models import CheckoutStatus, Failure, FailureCode
 from commerce.domain.checkout.ports import CheckoutRepository
 from commerce.domain.inventory.errors import ReservationNotFound
+from commerce.domain.inventory.models import ReservationStatus
 from commerce.domain.inventory.ports import StockLedger
 from commerce.domain.inventory.service import release_reservation
 
@@ -38,6 +56,21 @@ class QueuedCheckouts(Protocol):
         """Ids of QUEUED checkouts whose reservation expired before `moment`, at most about `limit`, oldest
         first. May lag behind the records (an index): the job re-reads each one."""
         ...
+
+
+class HeldReservations(Protocol):
+    def expired_before(self, moment: datetime, limit: int) -> Sequence[str]:
+        """Ids of reservations still held whose expiry is before `moment`, at most about `limit`. May lag
+        behind the reservations (an index): the job re-reads each one."""
+        ...
+
+
+class Repair(StrEnum):
+    """Kinds of repair, as counted by `ReconciliationRepairs` and listed by GET /admin/upkeep."""
+
+    NEVER_PROCESSED = "reservationsReleased"  # a QUEUED checkout expired, its reservation released
+    ORPHANED = "orphanedReservationsReleased"  # a reservation with no checkout record, released
+    OF_FINAL_CHECKOUT = "finalCheckoutReservationsReleased"  # a final checkout's reservation, released
 
 
 class Outcome(StrEnum):
@@ -70,6 +103,57 @@ def release_expired_reservations(
             continue
         (report.released if outcome is Outcome.RELEASED else report.left).append(checkout_id)
     return report
+
+
+@dataclass
+class HoldsReport:
+    released: dict[Repair, list[str]] = field(
+        default_factory=lambda: {Repair.ORPHANED: [], Repair.OF_FINAL_CHECKOUT: []}
+    )
+    left: list[str] = field(default_factory=list)
+    failed: list[tuple[str, Exception]] = field(default_factory=list)
+
+    @property
+    def examined(self) -> int:
+        return sum(len(ids) for ids in self.released.values()) + len(self.left) + len(self.failed)
+
+
+def release_expired_holds(
+    held: HeldReservations, checkouts: CheckoutRepository, ledger: StockLedger, *, now: datetime, limit: int
+) -> HoldsReport:
+    report = HoldsReport()
+    for reservation_id in held.expired_before(now, limit):
+        try:
+            repair = release_if_unowned(checkouts, ledger, reservation_id, now)
+        except Exception as error:  # one broken reservation must not keep the others' stock held
+            report.failed.append((reservation_id, error))
+            continue
+        if repair is None:
+            report.left.append(reservation_id)
+        else:
+            report.released[repair].append(reservation_id)
+    return report
+
+
+def release_if_unowned(
+    checkouts: CheckoutRepository, ledger: StockLedger, reservation_id: str, now: datetime
+) -> Repair | None:
+    """Release the expired reservation if nothing will (see the module docstring); the repair made, or None."""
+    reservation = ledger.get_reservation(reservation_id)
+    if reservation is None or reservation.status is not ReservationStatus.RESERVED or reservation.expires_at > now:
+        return None
+    checkout = checkouts.get(reservation_id)  # a checkout's reservation id is its checkout id
+    if checkout is None:
+        repair = Repair.ORPHANED
+    elif checkout.status.final and checkout.status is not CheckoutStatus.COMPLETED:
+        repair = Repair.OF_FINAL_CHECKOUT
+    else:
+        return None
+    try:
+        release_reservation(ledger, reservation_id)
+    except ReservationNotFound:
+        return None  # deleted meanwhile (past its retention): nothing is held
+    return repair
 
 
 def release_if_abandoned(

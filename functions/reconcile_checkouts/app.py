@@ -1,0 +1,85 @@
+"""Upkeep (every 5 minutes): close checkouts left PROCESSING or AWAITING_PAYMENT past their deadline whose
+workflow ended without finishing them (aborted, or Compensate out of retries), a bounded number per run:
+compensated as a payment timeout, refunding a payment that went through. Which ones, and why it is safe
+beside a running saga: commerce.domain.checkout.reconcile.
+Each run is recorded (GET /admin/upkeep) and its repairs counted as `ReconciliationRepairs`.
+"""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
+
+from commerce.adapters.dynamodb.checkouts import DynamoDbCheckouts
+from commerce.adapters.dynamodb.inventory import DynamoDbStockLedger
+from commerce.adapters.dynamodb.payments import DynamoDbPaymentRecords
+from commerce.adapters.dynamodb.upkeep_runs import DynamoDbUpkeepRuns
+from commerce.adapters.events import EventBridgeEvents
+from commerce.adapters.orders_db.orders import order_repository
+from commerce.adapters.orders_db.settings import OrdersDbSettings
+from commerce.adapters.payments import PaymentsSettings, StripePayments
+from commerce.adapters.workflows import StepFunctionsCheckoutWorkflow
+from commerce.domain.checkout.reconcile import close_abandoned_checkouts
+from commerce.domain.checkout.saga import Compensated, compensate_checkout
+from commerce.domain.operations.upkeep import UpkeepRun
+from commerce.domain.orders.models import order_clock
+from commerce.observability import count_repairs, logger, tracer
+from commerce.settings import load_settings
+
+
+class Settings(OrdersDbSettings, PaymentsSettings):
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    checkout_state_machine_arn: str = Field(alias="CHECKOUT_STATE_MACHINE_ARN", min_length=1)
+    max_per_run: int = Field(alias="RESERVATION_UPKEEP_MAX_PER_RUN", ge=1, le=10_000)
+
+
+settings = load_settings(Settings)
+checkouts = DynamoDbCheckouts(settings.table_name)
+ledger = DynamoDbStockLedger(settings.table_name)
+records = DynamoDbPaymentRecords(settings.table_name)
+provider = StripePayments.from_settings(settings)
+events = EventBridgeEvents(settings.event_bus_name, source="commerce.checkout")
+workflow = StepFunctionsCheckoutWorkflow(settings.checkout_state_machine_arn)
+runs = DynamoDbUpkeepRuns(settings.table_name)
+JOB = "reconcile-checkouts"
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    started = order_clock()
+    orders = order_repository(settings, context)
+
+    def compensate(checkout_id: str, error: str) -> Compensated:
+        return compensate_checkout(
+            checkout_id=checkout_id,
+            error=error,
+            cause=None,
+            checkouts=checkouts,
+            orders=orders,
+            ledger=ledger,
+            provider=provider,
+            records=records,
+            events=events,
+        )
+
+    report = close_abandoned_checkouts(
+        ledger, checkouts, ledger, workflow, compensate, now=started, limit=settings.max_per_run
+    )
+    for repair, checkout_ids in report.repaired.items():
+        for checkout_id in checkout_ids:
+            logger.warning("abandoned checkout closed", extra={"checkout_id": checkout_id, "repair": repair})
+    for checkout_id, error in report.failed:
+        logger.error("could not close an abandoned checkout", extra={"checkout_id": checkout_id}, exc_info=error)
+    repaired = {repair.value: len(ids) for repair, ids in report.repaired.items()}
+    count_repairs(repaired)
+    runs.record(
+        UpkeepRun(
+            job=JOB,
+            started_at=started,
+            ended_at=order_clock(),
+            examined=report.examined,
+            repaired=repaired,
+            failed=len(report.failed),
+        )
+    )
+    return {**repaired, "left": len(report.left), "failed": len(report.failed)}
