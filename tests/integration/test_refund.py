@@ -102,8 +102,11 @@ def test_a_provider_outage_leaves_the_order_paid_and_a_retry_refunds_once(paymen
     order_id, intent_id, sku = paid_order(payments)
     fault = payments.served.sandbox.faults.add(FaultSpec(kind="error", status=503, count=None, path="/v1/refunds"))
     try:
-        # When an operator refunds it, Then 500 problem+json and nothing changed
-        refused(payments.operator("refund_order", {"orderId": order_id}), 500, "INTERNAL")
+        # When an operator refunds or cancels it, Then 503 with Retry-After, and nothing changed
+        for function in ("refund_order", "cancel_order"):
+            answer = payments.operator(function, {"orderId": order_id})
+            refused(answer, 503, "PAYMENT_PROVIDER_UNAVAILABLE")
+            assert int(answer.headers["Retry-After"]) > 0
         assert payments.order_status(order_id) is OrderStatus.PAID
         assert payments.stock(sku).on_hand == 8
     finally:
