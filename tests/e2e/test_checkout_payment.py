@@ -370,10 +370,12 @@ def test_a_provider_outage_on_refund_and_cancel_is_503_and_changes_nothing(
             assert int(answer.headers["Retry-After"]) > 0
     finally:
         sandbox(api, "DELETE", "/_sandbox/faults")
-    # And nothing changed: no money back, the order not refunded, the units still sold
+    # And no money moved and the units are still sold; the order waits REFUND_PENDING (it cannot be fulfilled)
     assert refunded_amount(api, intent_id) == 0
     assert stock(api, sku)["onHand"] == 3
-    assert api.call("GET", f"/admin/orders/{order_id}", headers=api.operator()).json()["status"] == "PAID"
+    assert api.call("GET", f"/admin/orders/{order_id}", headers=api.operator()).json()["status"] == "REFUND_PENDING"
+    fulfil = api.call("POST", f"/admin/orders/{order_id}/fulfill", headers=api.operator())
+    assert (fulfil.status_code, fulfil.json()["code"]) == (409, "INVALID_TRANSITION")
     # When the operator retries once the provider is back, Then it is refunded, once
     answer = api.call("POST", f"/admin/orders/{order_id}/refund", headers=api.operator())
     assert (answer.status_code, answer.json()["status"]) == (200, "REFUNDED"), answer.text

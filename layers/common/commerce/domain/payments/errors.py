@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from commerce.domain.errors import CommerceError, ErrorCode
 
-
 # How long an HTTP caller is asked to wait before retrying a request the provider could not take.
 PROVIDER_RETRY_AFTER_SECONDS = 30
 
