@@ -1,6 +1,7 @@
-"""POST /admin/orders/{orderId}/cancel: an order not paid yet is CANCELLED; a PAID one is CANCELLED once the
-payment provider has accepted its refund (idempotency key `refund-<orderId>`), and its units go back on the
-shelf, once. Any other status is 409 INVALID_TRANSITION. How: commerce.domain.payments.refunds.
+"""POST /admin/orders/{orderId}/cancel: an order not paid yet is CANCELLED; a PAID one moves to REFUND_PENDING,
+then to CANCELLED once the payment provider has accepted its refund (idempotency key `refund-<orderId>`), and its
+units go back on the shelf, once. Any other status is 409 INVALID_TRANSITION; a provider that cannot answer is
+503 PAYMENT_PROVIDER_UNAVAILABLE. How: commerce.domain.payments.refunds.
 """
 
 from aws_lambda_powertools.event_handler import Response

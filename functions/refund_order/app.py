@@ -1,6 +1,7 @@
-"""POST /admin/orders/{orderId}/refund: a PAID or FULFILLED order is REFUNDED once the payment provider has
-accepted the refund (idempotency key `refund-<orderId>`); a PAID order's units go back on the shelf, once.
-Any other status is 409 INVALID_TRANSITION. How: commerce.domain.payments.refunds.
+"""POST /admin/orders/{orderId}/refund: a PAID or FULFILLED order moves to REFUND_PENDING, then to REFUNDED once
+the payment provider has accepted the refund (idempotency key `refund-<orderId>`); a PAID order's units go back
+on the shelf, once. A REFUND_PENDING order is finished. Any other status is 409 INVALID_TRANSITION; a provider
+that cannot answer is 503 PAYMENT_PROVIDER_UNAVAILABLE. How: commerce.domain.payments.refunds.
 """
 
 from aws_lambda_powertools.event_handler import Response

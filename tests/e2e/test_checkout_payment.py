@@ -352,3 +352,32 @@ def test_an_operator_cancels_a_paid_order_which_refunds_it(api: Api, shopper: Sh
     assert stock(api, sku)["onHand"] == 5
     # And the customer sees their order cancelled
     assert shopper.order(checkout["orderId"])["status"] == "CANCELLED"
+
+
+@pytest.mark.parametrize("fault", [{"kind": "error", "status": 500}, {"kind": "timeout", "seconds": 1}])
+def test_a_provider_outage_on_refund_and_cancel_is_503_and_changes_nothing(
+    api: Api, shopper: Shopper, fault: dict[str, Any]
+) -> None:
+    # Given a paid order and a provider failing (or timing out on) every refund request
+    checkout, sku = paid(api, shopper)
+    order_id, intent_id = checkout["orderId"], checkout["payment"]["intentId"]
+    sandbox(api, "POST", "/_sandbox/faults", json={**fault, "count": None, "path": "/v1/refunds"})
+    try:
+        # When an operator refunds or cancels it, Then 503 PAYMENT_PROVIDER_UNAVAILABLE with Retry-After
+        for action in ("refund", "cancel"):
+            answer = api.call("POST", f"/admin/orders/{order_id}/{action}", headers=api.operator())
+            assert (answer.status_code, answer.json()["code"]) == (503, "PAYMENT_PROVIDER_UNAVAILABLE"), answer.text
+            assert int(answer.headers["Retry-After"]) > 0
+    finally:
+        sandbox(api, "DELETE", "/_sandbox/faults")
+    # And no money moved and the units are still sold; the order waits REFUND_PENDING (it cannot be fulfilled)
+    assert refunded_amount(api, intent_id) == 0
+    assert stock(api, sku)["onHand"] == 3
+    assert api.call("GET", f"/admin/orders/{order_id}", headers=api.operator()).json()["status"] == "REFUND_PENDING"
+    fulfil = api.call("POST", f"/admin/orders/{order_id}/fulfill", headers=api.operator())
+    assert (fulfil.status_code, fulfil.json()["code"]) == (409, "INVALID_TRANSITION")
+    # When the operator retries once the provider is back, Then it is refunded, once
+    answer = api.call("POST", f"/admin/orders/{order_id}/refund", headers=api.operator())
+    assert (answer.status_code, answer.json()["status"]) == (200, "REFUNDED"), answer.text
+    assert refunded_amount(api, intent_id) == 3000
+    assert stock(api, sku)["onHand"] == 5

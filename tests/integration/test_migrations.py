@@ -92,20 +92,21 @@ def test_a_changed_migration_is_refused(cloud: OrdersCloud, migrations_copy: Pat
 
 
 def test_a_failing_migration_leaves_nothing_behind(cloud: OrdersCloud, migrations_copy: Path) -> None:
-    # Given a database at 0001 and a 0002 whose second statement fails
+    # Given a database at the latest migration and a 0099 whose second statement fails
     database = cloud.migrated_database("failing")
-    broken = migrations_copy / "0002_broken.sql"
+    applied = [m.version for m in load_migrations(MIGRATIONS)]
+    broken = migrations_copy / "0099_broken.sql"
     broken.write_text("CREATE TABLE half_done (id int);\nALTER TABLE no_such_table ADD COLUMN x int;\n")
     # When the migrations are applied
-    with pytest.raises(MigrationError, match=r"0002_broken\.sql, statement 2 of 2") as failed:
+    with pytest.raises(MigrationError, match=r"0099_broken\.sql, statement 2 of 2") as failed:
         migrate(cloud, database, migrations_copy)
-    # Then the error says what PostgreSQL said, 0002's first statement was rolled back, and 0002 is not recorded
+    # Then the error says what PostgreSQL said, 0099's first statement was rolled back, and 0099 is not recorded
     assert "no_such_table" in str(failed.value)
     assert "half_done" not in tables(cloud, database)
-    assert [r["version"] for r in recorded(cloud, database)] == ["0001"]
+    assert [r["version"] for r in recorded(cloud, database)] == applied
     # And once fixed, it applies
     broken.write_text("CREATE TABLE half_done (id int);\n")
-    assert migrate(cloud, database, migrations_copy) == ["0002"]
+    assert migrate(cloud, database, migrations_copy) == ["0099"]
     assert "half_done" in tables(cloud, database)
 
 

@@ -97,7 +97,7 @@ def test_create_applies_the_migrations_and_answers_success(
     [answer] = recorder.answers
     assert (answer["method"], answer["path"], answer["content_type"]) == ("PUT", "/presigned", "")
     assert answer["body"]["Status"] == "SUCCESS", answer["body"]
-    assert answer["body"]["Data"]["Applied"] == "0001"
+    assert answer["body"]["Data"]["Applied"] == "0001,0002"
     assert answer["body"]["LogicalResourceId"] == "OrdersDbSchema"
     # When a later deploy updates the resource, Then nothing is applied twice and the resource keeps its id
     handler(cfn_event("Update", url, PhysicalResourceId=answer["body"]["PhysicalResourceId"]), MigrationContext())

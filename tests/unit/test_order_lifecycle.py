@@ -20,7 +20,8 @@ from commerce.domain.orders.models import OrderAction, OrderStatus
 
 S, A = OrderStatus, OrderAction
 
-# shared/API.md, written out by hand so that a change to the table has to be a change to this too.
+# shared/API.md, written out by hand so that a change to the table has to be a change to this too. The last
+# four are REFUND_PENDING's (openapi.yaml `OrderStatus`): refunds and cancels move the order before the provider.
 API_MD = {
     (S.PENDING_PAYMENT, A.PAY): S.PAID,
     (S.PENDING_PAYMENT, A.CANCEL): S.CANCELLED,
@@ -28,6 +29,10 @@ API_MD = {
     (S.PAID, A.REFUND): S.REFUNDED,
     (S.PAID, A.CANCEL): S.CANCELLED,
     (S.FULFILLED, A.REFUND): S.REFUNDED,
+    (S.PAID, A.REQUEST_REFUND): S.REFUND_PENDING,
+    (S.FULFILLED, A.REQUEST_REFUND): S.REFUND_PENDING,
+    (S.REFUND_PENDING, A.REFUND): S.REFUNDED,
+    (S.REFUND_PENDING, A.CANCEL): S.CANCELLED,
 }
 
 

@@ -3,6 +3,7 @@ when nothing shipped and only once, and refusals that change nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 import pytest
@@ -11,7 +12,14 @@ from commerce.domain.orders.errors import InvalidTransition
 from commerce.domain.orders.models import OrderAction, OrderStatus
 from commerce.domain.orders.service import apply_action, fulfill_order, get_order
 from commerce.domain.payments.errors import PaymentProviderUnavailable
-from commerce.domain.payments.refunds import MoneyBack, cancel_order, refund_order
+from commerce.domain.payments.models import Refund
+from commerce.domain.payments.refunds import (
+    MoneyBack,
+    PendingRefunds,
+    cancel_order,
+    finish_pending_refunds,
+    refund_order,
+)
 from tests.unit.test_checkout_saga import Shop
 
 
@@ -112,19 +120,84 @@ def test_an_unpaid_order_cannot_be_refunded(shop: Shop) -> None:
     assert "refund" not in shop.provider.calls
 
 
-def test_a_refund_the_provider_cannot_take_leaves_the_order_paid(shop: Shop) -> None:
+def test_a_refund_the_provider_cannot_take_leaves_the_order_refund_pending(shop: Shop) -> None:
     # Given a paid order and a provider that is down
     order_id, _ = paid_order(shop)
     shop.provider.failures.append(PaymentProviderUnavailable("503"))
-    # When an operator refunds it, Then the error surfaces and the order and stock are unchanged
+    # When an operator refunds it, Then the error surfaces, no money moved and the stock is unchanged; the
+    # order waits REFUND_PENDING (it can no longer be fulfilled)
     with pytest.raises(PaymentProviderUnavailable):
         refund_order(money_back(shop), order_id, actor="op")
-    assert get_order(shop.orders, order_id).status is OrderStatus.PAID
+    assert get_order(shop.orders, order_id).status is OrderStatus.REFUND_PENDING
+    assert shop.provider.refunded() == []
     assert shop.stock("CUP-1") == (8, 0)
+    with pytest.raises(InvalidTransition):
+        fulfill_order(shop.orders, order_id, actor="op")
     # When it is retried, Then it succeeds with one refund
     assert refund_order(money_back(shop), order_id, actor="op").status is OrderStatus.REFUNDED
     assert shop.provider.calls.count("refund") == 2  # the failed call and the one that went through
     assert len(shop.provider.refunded()) == 1
+    assert shop.stock("CUP-1") == (10, 0)
+
+
+@pytest.mark.parametrize(
+    ("action", "final"), [(refund_order, OrderStatus.REFUNDED), (cancel_order, OrderStatus.CANCELLED)]
+)
+def test_the_order_moves_before_the_provider_is_asked(shop: Shop, action: object, final: OrderStatus) -> None:
+    # Given a paid order and a provider that looks at the order when it is asked for the refund
+    order_id, _ = paid_order(shop)
+    seen: list[OrderStatus] = []
+    original = shop.provider.refund
+
+    def refund(intent_id: str, metadata: Mapping[str, str], idempotency_key: str) -> Refund:
+        seen.append(get_order(shop.orders, order_id).status)
+        return original(intent_id, metadata, idempotency_key)
+
+    shop.provider.refund = refund  # type: ignore[method-assign]
+    # When an operator refunds (or cancels) it
+    moved = action(money_back(shop), order_id, actor="op")  # type: ignore[operator]
+    # Then the provider was asked only once the order was REFUND_PENDING, and its answer moved it on
+    assert seen == [OrderStatus.REFUND_PENDING]
+    assert moved.status is final
+    types = [event.type for event in moved.events]
+    assert types[-2:] == ["RefundRequested", "OrderRefunded" if final is OrderStatus.REFUNDED else "OrderCancelled"]
+    assert moved.events[-1].detail["refundId"]
+
+
+def test_a_refund_that_stopped_after_moving_the_order_is_finished_by_the_upkeep(shop: Shop) -> None:
+    # Given two paid orders whose refunds died between moving the order and asking the provider
+    stopped = [paid_order(shop)[0], paid_order(shop)[0]]
+    for order_id in stopped:
+        shop.provider.failures.append(RuntimeError("the sandbox was recycled"))
+        with pytest.raises(RuntimeError):
+            cancel_order(money_back(shop), order_id, actor="op")
+        assert get_order(shop.orders, order_id).status is OrderStatus.REFUND_PENDING
+    # When the upkeep runs while the provider is down, Then nothing is finished and both are reported
+    shop.provider.failures.extend([PaymentProviderUnavailable("503"), PaymentProviderUnavailable("503")])
+    assert finish_pending_refunds(money_back(shop), limit=10) == PendingRefunds((), tuple(reversed(stopped)))
+    # When it runs with one order per run, Then each run finishes one, as cancelled (what was asked), stock back
+    first = finish_pending_refunds(money_back(shop), limit=1)
+    second = finish_pending_refunds(money_back(shop), limit=1)
+    assert sorted(first.finished + second.finished) == sorted(stopped)
+    assert finish_pending_refunds(money_back(shop), limit=10) == PendingRefunds((), ())
+    for order_id in stopped:
+        assert get_order(shop.orders, order_id).status is OrderStatus.CANCELLED
+    assert len(shop.provider.refunded()) == 2
+    assert shop.stock("CUP-1") == (10, 0)  # each order's 2 cups back, once
+
+
+def test_a_second_refund_of_a_pending_order_finishes_it_once(shop: Shop) -> None:
+    # Given an order left REFUND_PENDING by a refund the provider could not take
+    order_id, _ = paid_order(shop)
+    shop.provider.failures.append(PaymentProviderUnavailable("503"))
+    with pytest.raises(PaymentProviderUnavailable):
+        refund_order(money_back(shop), order_id, actor="op")
+    # When an operator cancels it instead, Then the refund asked for is finished and the cancel is 409
+    with pytest.raises(InvalidTransition):
+        cancel_order(money_back(shop), order_id, actor="op")
+    assert get_order(shop.orders, order_id).status is OrderStatus.REFUNDED
+    assert len(shop.provider.refunded()) == 1
+    assert shop.stock("CUP-1") == (10, 0)
 
 
 def test_a_restock_interrupted_after_the_transition_is_finished_by_the_next_call(shop: Shop) -> None:

@@ -37,6 +37,7 @@ class ErrorCode(Enum):
     BAD_SIGNATURE = "BAD_SIGNATURE"
     BUSY = "BUSY"
     DATABASE_RESUMING = "DATABASE_RESUMING"
+    PAYMENT_PROVIDER_UNAVAILABLE = "PAYMENT_PROVIDER_UNAVAILABLE"
     INTERNAL = "INTERNAL"
 
     @property
@@ -74,6 +75,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.BUSY: 429,
     ErrorCode.INTERNAL: 500,
     ErrorCode.DATABASE_RESUMING: 503,
+    ErrorCode.PAYMENT_PROVIDER_UNAVAILABLE: 503,
 }
 
 _TITLE: dict[ErrorCode, str] = {
@@ -101,6 +103,7 @@ _TITLE: dict[ErrorCode, str] = {
     ErrorCode.BAD_SIGNATURE: "Invalid webhook signature",
     ErrorCode.BUSY: "Too busy, retry later",
     ErrorCode.DATABASE_RESUMING: "The database is resuming, retry later",
+    ErrorCode.PAYMENT_PROVIDER_UNAVAILABLE: "The payment provider is unavailable, retry later",
     ErrorCode.INTERNAL: "Internal error",
 }
 

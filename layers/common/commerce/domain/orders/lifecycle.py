@@ -3,10 +3,16 @@
     PENDING_PAYMENT --pay--> PAID --fulfill--> FULFILLED --refund--> REFUNDED
     PENDING_PAYMENT --cancel--> CANCELLED      PAID --refund--> REFUNDED
     PAID --cancel (refunds)--> CANCELLED
+    PAID or FULFILLED --request-refund--> REFUND_PENDING --refund--> REFUNDED
+                                          REFUND_PENDING --cancel--> CANCELLED
+
+Operators' refunds and cancels of paid orders take the REFUND_PENDING path: the order moves before the
+provider is asked, and the provider's answer moves it on (commerce.domain.payments.refunds). The direct
+edges remain for callers that hold the provider's answer already.
 
 CANCELLED and REFUNDED are final. Anything not in the table is 409 INVALID_TRANSITION. The database
-holds the same table (order_status_transitions, db/migrations/0001_orders.sql) and refuses any other
-status change; a test keeps the two equal.
+holds the same table (order_status_transitions, db/migrations/0001_orders.sql and 0002_refund_pending.sql)
+and refuses any other status change; a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ TRANSITIONS: Mapping[tuple[OrderStatus, OrderAction], OrderStatus] = MappingProx
         (_S.PAID, _A.REFUND): _S.REFUNDED,
         (_S.PAID, _A.CANCEL): _S.CANCELLED,
         (_S.FULFILLED, _A.REFUND): _S.REFUNDED,
+        (_S.PAID, _A.REQUEST_REFUND): _S.REFUND_PENDING,
+        (_S.FULFILLED, _A.REQUEST_REFUND): _S.REFUND_PENDING,
+        (_S.REFUND_PENDING, _A.REFUND): _S.REFUNDED,
+        (_S.REFUND_PENDING, _A.CANCEL): _S.CANCELLED,
     }
 )
 

@@ -16,11 +16,15 @@ from commerce.domain.money import Money
 
 
 class OrderStatus(StrEnum):
-    """Where an order is in its life (shared/API.md). CANCELLED and REFUNDED are final."""
+    """Where an order is in its life (shared/API.md). CANCELLED and REFUNDED are final.
+
+    REFUND_PENDING: a refund or cancel was decided and the provider's answer is not recorded yet.
+    """
 
     PENDING_PAYMENT = "PENDING_PAYMENT"
     PAID = "PAID"
     FULFILLED = "FULFILLED"
+    REFUND_PENDING = "REFUND_PENDING"
     CANCELLED = "CANCELLED"
     REFUNDED = "REFUNDED"
 
@@ -32,6 +36,7 @@ class OrderAction(StrEnum):
     FULFILL = "fulfill"
     CANCEL = "cancel"
     REFUND = "refund"
+    REQUEST_REFUND = "request-refund"  # the first half of a refund or of cancelling a paid order
 
 
 # Event types of the history. The creation is not an action: it enters PENDING_PAYMENT from nothing.
@@ -42,6 +47,7 @@ EVENT_TYPES: Mapping[OrderAction, str] = MappingProxyType(
         OrderAction.FULFILL: "OrderFulfilled",
         OrderAction.CANCEL: "OrderCancelled",
         OrderAction.REFUND: "OrderRefunded",
+        OrderAction.REQUEST_REFUND: "RefundRequested",
     }
 )
 

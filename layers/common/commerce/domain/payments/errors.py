@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from commerce.domain.errors import CommerceError, ErrorCode
 
+# How long an HTTP caller is asked to wait before retrying a request the provider could not take.
+PROVIDER_RETRY_AFTER_SECONDS = 30
+
 
 class PaymentProviderUnavailable(CommerceError):
     """The provider could not be reached, timed out or answered 5xx/429: nothing is known to have changed,
-    and the same request (same idempotency key) may be sent again."""
+    and the same request (same idempotency key) may be sent again. Over HTTP: 503 with `Retry-After`."""
 
-    code = ErrorCode.INTERNAL
+    code = ErrorCode.PAYMENT_PROVIDER_UNAVAILABLE
+
+    def __init__(self, detail: str, retry_after_seconds: int = PROVIDER_RETRY_AFTER_SECONDS) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+        self.retry_after_seconds = retry_after_seconds
 
 
 class PaymentProviderRejected(CommerceError):

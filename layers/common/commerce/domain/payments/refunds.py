@@ -4,11 +4,22 @@ Every refund of one order goes to the provider with the same idempotency key (`r
 same parameters, so however many callers ask (an operator retrying, a late webhook, a compensation), the
 customer gets their money back once.
 
-An operator refund or cancel of an order that has not shipped (PAID) also puts its units back on the shelf
-(on-hand stock). That happens at most once per payment (the payment record carries the marker, written in
-the same transaction as the counters), after the order transition that decided it: the transition's event
-says `restock: true`. Should the function stop between the two, the next call for that order (which
-answers 409, the order being final by then) finishes the restock first.
+An operator refund or cancel of a paid order moves the order first: PAID or FULFILLED -> REFUND_PENDING,
+guarded by the status in the database, with a `RefundRequested` event saying which action, which payment,
+and whether the units go back. Only then is the provider asked, and its answer (the refund id) moves the
+order on to REFUNDED or CANCELLED. So a fulfil racing a refund either wins before any money moves (the
+refund then refunds a FULFILLED order, no restock) or loses at the database; and a refund is requested of
+the provider only for an order that is REFUND_PENDING, which nothing but the provider's answer moves on.
+
+Dying, or the provider being down, between the move and the answer leaves the order REFUND_PENDING: the
+next refund or cancel of it, or `finish_pending_refunds` (upkeep, bounded), asks the provider again with
+the same key and finishes it.
+
+An order that has not shipped (PAID) also gets its units back on the shelf (on-hand stock). That happens
+at most once per payment (the payment record carries the marker, written in the same transaction as the
+counters), after the order transition that decided it: the transition's event says `restock: true`.
+Should the function stop between the two, the next call for that order (which answers 409, the order
+being final by then) finishes the restock first.
 """
 
 from __future__ import annotations
@@ -19,9 +30,18 @@ from dataclasses import dataclass
 from commerce.domain.clock import Clock
 from commerce.domain.inventory.models import ReservationLine
 from commerce.domain.orders.errors import InvalidTransition, OrderChangedConcurrently
-from commerce.domain.orders.models import EVENT_TYPES, Order, OrderAction, OrderStatus, order_clock
+from commerce.domain.orders.models import (
+    EVENT_TYPES,
+    Order,
+    OrderAction,
+    OrderEvent,
+    OrderFilters,
+    OrderStatus,
+    order_clock,
+)
 from commerce.domain.orders.ports import OrderRepository
 from commerce.domain.orders.service import MAX_TRANSITION_ATTEMPTS, apply_action, cancel_unpaid_order, get_order
+from commerce.domain.payments.errors import PaymentProviderUnavailable
 from commerce.domain.payments.models import PaymentRecord, Refund, refund_idempotency_key
 from commerce.domain.payments.ports import Checkouts, DomainEvents, PaymentProvider, PaymentRecords
 
@@ -69,34 +89,103 @@ def cancel_order(deps: MoneyBack, order_id: str, actor: str) -> Order:
 def _money_back(deps: MoneyBack, order_id: str, action: OrderAction, actor: str) -> Order:
     for _ in range(MAX_TRANSITION_ATTEMPTS):
         order = get_order(deps.orders, order_id)
+        if order.status is OrderStatus.REFUND_PENDING:
+            finished = _finish_pending(deps, order, actor)
+            if _requested_action(order) is not action:
+                # The money is going back for the other action (a refund asked during a cancel, or the
+                # reverse): that one is finished, and this one cannot happen to the order it left.
+                raise InvalidTransition(finished.order_id, finished.status, action)
+            return finished
         if order.status not in _REFUNDABLE[action]:
             finish_restock(deps.records, order)
             raise InvalidTransition(order.order_id, order.status, action)
         intent_id = _intent_of(deps, order, action)
-        refund = deps.provider().refund(
-            intent_id,
-            {"checkout_id": order.checkout_id, "order_id": order.order_id},
-            refund_idempotency_key(order.order_id),
-        )
         restock = order.status is OrderStatus.PAID  # nothing has shipped: the units go back on the shelf
-        detail = {**refund.to_json(), "amount": order.total.to_json(), "restock": restock}
-        try:
-            moved = apply_action(
-                deps.orders,
-                order.order_id,
-                action,
-                actor,
-                detail=detail,
-                clock=deps.clock,
-                only_from=frozenset({order.status}),
-            )
-        except InvalidTransition:
+        requested = OrderEvent(
+            type=EVENT_TYPES[OrderAction.REQUEST_REFUND],
+            at=deps.clock(),
+            actor=actor,
+            from_status=order.status,
+            to_status=OrderStatus.REFUND_PENDING,
+            detail={"action": action.value, "intentId": intent_id, "amount": order.total.to_json(), "restock": restock},
+        )
+        # The order moves first, guarded by its status: a fulfil (or another refund) racing this one loses
+        # here or wins here, before any money moves.
+        if not deps.orders.transition(order.order_id, order.status, requested):
             continue  # fulfilled, refunded or cancelled meanwhile: decide again on what is there now
-        deps.records.record_refund(intent_id, order.checkout_id, order.order_id, refund)
-        if restock:
-            deps.records.restock(intent_id, order.checkout_id, order.order_id, order_lines(order))
-        return moved
+        return _finish_pending(deps, order.after(requested), actor)
     raise OrderChangedConcurrently(order_id, MAX_TRANSITION_ATTEMPTS)
+
+
+def _finish_pending(deps: MoneyBack, order: Order, actor: str) -> Order:
+    """REFUND_PENDING -> REFUNDED or CANCELLED (what was requested) once the provider accepted the refund,
+    with the refund recorded and, when nothing had shipped, the stock put back. PaymentProviderUnavailable
+    leaves the order REFUND_PENDING for a later call or the upkeep (same idempotency key: one refund)."""
+    request = _pending_request(order)
+    intent_id = str(request.detail["intentId"])
+    refund = deps.provider().refund(
+        intent_id,
+        {"checkout_id": order.checkout_id, "order_id": order.order_id},
+        refund_idempotency_key(order.order_id),
+    )
+    restock = request.detail.get("restock") is True
+    detail = {**refund.to_json(), "amount": request.detail.get("amount"), "restock": restock}
+    action = _requested_action(order)
+    try:
+        moved = apply_action(
+            deps.orders,
+            order.order_id,
+            action,
+            actor,
+            detail=detail,
+            clock=deps.clock,
+            only_from=frozenset({OrderStatus.REFUND_PENDING}),
+        )
+    except InvalidTransition:
+        # Another caller (a retry, the upkeep) recorded the same refund first: theirs is the answer.
+        moved = get_order(deps.orders, order.order_id)
+    deps.records.record_refund(intent_id, order.checkout_id, order.order_id, refund)
+    finish_restock(deps.records, moved)
+    return moved
+
+
+@dataclass(frozen=True)
+class PendingRefunds:
+    """What one upkeep run of `finish_pending_refunds` did."""
+
+    finished: tuple[str, ...]  # order ids now REFUNDED or CANCELLED
+    unavailable: tuple[str, ...]  # order ids left REFUND_PENDING: the provider could not answer; next run
+
+
+def finish_pending_refunds(deps: MoneyBack, limit: int = 25, actor: str = "upkeep") -> PendingRefunds:
+    """Finish up to `limit` orders left REFUND_PENDING (their function stopped between moving the order and
+    recording the provider's answer, or the provider was down). Idempotent and safe beside operators'
+    requests: every refund of an order carries the same idempotency key and every move is guarded."""
+    finished: list[str] = []
+    unavailable: list[str] = []
+    page = deps.orders.find(OrderFilters(status=OrderStatus.REFUND_PENDING), None, limit, None)
+    for order in page.orders:
+        try:
+            _finish_pending(deps, order, actor)
+        except PaymentProviderUnavailable:
+            unavailable.append(order.order_id)
+            continue
+        finished.append(order.order_id)
+    return PendingRefunds(finished=tuple(finished), unavailable=tuple(unavailable))
+
+
+def _pending_request(order: Order) -> OrderEvent:
+    """The RefundRequested event that moved `order` to REFUND_PENDING (its latest status event)."""
+    for event in reversed(order.events):
+        if event.to_status is not None:
+            if event.type != EVENT_TYPES[OrderAction.REQUEST_REFUND]:
+                break
+            return event
+    raise ValueError(f"order {order.order_id} is not waiting for a refund")
+
+
+def _requested_action(order: Order) -> OrderAction:
+    return OrderAction(str(_pending_request(order).detail["action"]))
 
 
 def finish_restock(records: PaymentRecords, order: Order) -> None:
