@@ -14,7 +14,7 @@ A 429 (the route throttle, or BUSY from the admission queue) is retried with the
 While the sale runs a live progress bar shows the buyers done; a sampler records, every half second, the
 answers to `POST /checkouts` (202/409/429), the admission queue's depth, the running workflow executions, the
 accepted checkouts by status and the units available. When every buyer is done the sale drains: the scheduled
-jobs run once (`POST {AwsEndpointUrl}/_localcloud/schedules/run`, where the local cloud has it) and every
+jobs run once (`POST {AwsEndpointUrl}/_localcloud/schedules/run`) and every
 accepted checkout is waited for until it is final. Then the invariants are checked, each of which must be 0:
 
 - oversold units: sold (in COMPLETED checkouts) beyond the units put on sale;
@@ -423,10 +423,11 @@ def stock_sku(cloud: Cloud, sku: str | None, units: int, shards: int | None) -> 
     return sku
 
 
-def run_schedules(cloud: Cloud) -> bool:
-    """Run the template's scheduled jobs once, now, where the local cloud offers it; False where it does not."""
-    answer = cloud.http.post(f"{cloud.edge}/_localcloud/schedules/run", timeout=300)
-    return answer.status_code == 200
+def run_schedules(cloud: Cloud) -> list[dict[str, str]]:
+    """Run the template's scheduled jobs once, now, and wait for them: what ran, with each one's status."""
+    answer = cloud.http.post(f"{cloud.edge}/_localcloud/schedules/run", timeout=600)
+    answer.raise_for_status()
+    return list(answer.json()["ran"])
 
 
 def drain(sale: Sale, deadline_seconds: float) -> None:
