@@ -38,6 +38,7 @@ class EventSourcesService:
 
     def _run(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         sources = self._sources
+        body: dict[str, Any]
         if environ.get("REQUEST_METHOD") != "POST":
             status, body = "405 Method Not Allowed", {"message": f"only POST runs the schedules ({RUN_SCHEDULES_PATH})"}
         elif sources is None:
