@@ -14,7 +14,7 @@ A 429 (the route throttle, or BUSY from the admission queue) is retried with the
 While the sale runs a live progress bar shows the buyers done; a sampler records, every half second, the
 answers to `POST /checkouts` (202/409/429), the admission queue's depth, the running workflow executions, the
 accepted checkouts by status and the units available. When every buyer is done the sale drains: the scheduled
-jobs run once (`POST {AwsEndpointUrl}/_localcloud/schedules/run`, where the local cloud has it) and every
+jobs run once (`POST {AwsEndpointUrl}/_localcloud/schedules/run`) and every
 accepted checkout is waited for until it is final. Then the invariants are checked, each of which must be 0:
 
 - oversold units: sold (in COMPLETED checkouts) beyond the units put on sale;
@@ -24,12 +24,21 @@ accepted checkout is waited for until it is final. Then the invariants are check
 - intents charged without a paid order: a charge not refunded whose checkout is not COMPLETED or whose order
   is not PAID.
 
+`--skus N` sells N hot SKUs of `--units` each (a buyer wants one unit of one of them; the books are kept per SKU).
+`--chaos` sets the local cloud's fault switches (`/_localcloud/faults`) for the sale: workers of every checkout
+function killed mid-invocation (`--kill-probability`), DynamoDB throttles and 500s, Data API resuming, Step Functions
+throttling (`--fault-probability`), provider errors and slow answers, webhooks duplicated, reordered and lost. When
+the buyers are done it clears them and runs the schedules again and again until quiet (every accepted checkout
+final and a run that repairs nothing), then reports the kills, the faults, the repairs (`GET /admin/upkeep`) and
+the time until quiet beside the invariants.
+
 It prints a report (with `POST /checkouts` latency p50/p99 and, for a cloud it started, the local cloud's peak
 memory PSS), writes the report as JSON and a PNG of the sale over time, and exits 1 if an invariant is not 0.
 
     make run                                   # in one terminal (or use --start)
     .venv/bin/python -m bench.flash_sale --buyers 500 --units 100
     .venv/bin/python -m bench.flash_sale --start --fast --buyers 60 --units 20     # CI-sized, its own cloud
+    .venv/bin/python -m bench.flash_sale --start --fast --chaos --buyers 100 --skus 3 --units 8
 
 Against `make run`, abandoned checkouts end after the template's PaymentTimeoutSeconds (15 minutes by default):
 start it with `make run ARGS="--time-scale 60 --parameter PaymentTimeoutSeconds=600"` for a sale that drains in
@@ -39,6 +48,7 @@ seconds, which is what `--start --fast` does.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import random
 import statistics
@@ -74,6 +84,16 @@ FAST_CLOUD_ARGS = (
     "--parameter", "CheckoutsThrottlingRateLimit=20",
 )  # fmt: skip
 MAX_ATTEMPTS = 30  # per request, over 429s and connection hiccups
+# The functions a checkout runs through, whose workers `--chaos` kills (logical ids in template.yaml).
+CHECKOUT_FUNCTIONS = (
+    "CreateCheckoutFunction",
+    "AdmitCheckoutsFunction",
+    "RequestPaymentFunction",
+    "CompleteCheckoutFunction",
+    "CompensateCheckoutFunction",
+    "CancelCheckoutFunction",
+    "PaymentWebhookFunction",
+)
 
 
 # ---------------------------------------------------------------------------------------------- the cloud
@@ -129,6 +149,12 @@ class Cloud:
             time.sleep(random.uniform(0.05, min(2.0, 0.1 * 2**attempt)))
         raise RuntimeError(f"{method} {path}: still refused after {MAX_ATTEMPTS} attempts")
 
+    def faults(self, method: str, switches: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The local cloud's fault switches (`/_localcloud/faults`): set, cleared or read, with their counts."""
+        answer = self.http.request(method, f"{self.edge}/_localcloud/faults", json=switches, timeout=30)
+        answer.raise_for_status()
+        return dict(answer.json())
+
     def sandbox(self, method: str, path: str, **kwargs: Any) -> Any:
         answer = self.http.request(method, self.payments + path, timeout=60, **kwargs)
         answer.raise_for_status()
@@ -151,6 +177,7 @@ class Tally:
     # the buyer saw the answer (a 5xx, a dropped connection): the drain looks each one up.
     sent: dict[str, dict[str, str]] = field(default_factory=dict)
     status: dict[str, str] = field(default_factory=dict)  # checkout id -> last status seen
+    sku_of: dict[str, str] = field(default_factory=dict)  # checkout id -> the SKU its cart holds
     roles: Counter[str] = field(default_factory=Counter)
     broken: list[str] = field(default_factory=list)  # answers that break the contract (replays that differ...)
     errors: Counter[str] = field(default_factory=Counter)  # buyers that gave up on an error, by its kind
@@ -173,7 +200,7 @@ class Tally:
 @dataclass
 class Sale:
     cloud: Cloud
-    sku: str
+    skus: list[str]  # the hot SKUs on sale, each with the same units; a buyer wants one unit of one of them
     tally: Tally
     poll_seconds: float
     think_seconds: float
@@ -183,17 +210,18 @@ class Sale:
     def buyer(self, role: str) -> None:
         try:
             headers = {"X-Session-Token": self._session()}
-            added = self.cloud.call("POST", "/cart/lines", json={"sku": self.sku, "quantity": 1}, headers=headers)
+            sku = random.choice(self.skus)
+            added = self.cloud.call("POST", "/cart/lines", json={"sku": sku, "quantity": 1}, headers=headers)
             if added.status_code != 200:
                 return  # sold out before it reached the cart (INSUFFICIENT_STOCK): this buyer goes home
             self._think()
             keys = [str(uuid.uuid4()) for _ in range(HOARDER_KEYS if role == "hoarder" else 1)]
-            placed = [self._place(headers, key) for key in keys]
+            placed = [self._place(headers, key, sku) for key in keys]
             checkout = next((c for c in placed if c is not None), None)
             if checkout is None:
                 return  # out of stock, or refused
             if role == "retrier":
-                again = self._place(headers, keys[0])
+                again = self._place(headers, keys[0], sku)
                 if again is None or again["checkoutId"] != checkout["checkoutId"]:
                     with self.tally.lock:
                         self.tally.broken.append(f"a retry with the same key answered {again!r}")
@@ -217,12 +245,14 @@ class Sale:
         response.raise_for_status()
         return str(response.json()["token"])
 
-    def _place(self, headers: dict[str, str], key: str) -> dict[str, Any] | None:
+    def _place(self, headers: dict[str, str], key: str, sku: str) -> dict[str, Any] | None:
         """POST /checkouts with `key`, retried with the same key over 429; the checkout, or None if refused."""
         body = {"email": "buyer@example.com", "shippingAddress": ADDRESS}
         session_id = headers["X-Session-Token"].split(".", 1)[0]
+        checkout_id = checkout_id_for(f"SESSION#{session_id}", key)
         with self.tally.lock:
-            self.tally.sent[checkout_id_for(f"SESSION#{session_id}", key)] = headers
+            self.tally.sent[checkout_id] = headers
+            self.tally.sku_of[checkout_id] = sku
         for attempt in range(MAX_ATTEMPTS):
             started = time.perf_counter()
             try:
@@ -287,8 +317,8 @@ class Sample:
 class Sampler:
     """Every `interval` seconds, one `Sample` of the sale, on its own thread."""
 
-    def __init__(self, cloud: Cloud, sku: str, tally: Tally, interval: float = 0.5) -> None:
-        self.cloud, self.sku, self.tally, self.interval = cloud, sku, tally, interval
+    def __init__(self, cloud: Cloud, skus: list[str], tally: Tally, interval: float = 0.5) -> None:
+        self.cloud, self.skus, self.tally, self.interval = cloud, skus, tally, interval
         self.samples: list[Sample] = []
         self.skipped = 0
         self._stop = threading.Event()
@@ -330,7 +360,7 @@ class Sampler:
                 queue_depth=self._queue_depth(),
                 running_executions=self._running(),
                 checkouts=checkouts,
-                available=int(stock(self.cloud, self.sku)["available"]),
+                available=sum(int(stock(self.cloud, sku)["available"]) for sku in self.skus),
             )
         )
 
@@ -423,14 +453,16 @@ def stock_sku(cloud: Cloud, sku: str | None, units: int, shards: int | None) -> 
     return sku
 
 
-def run_schedules(cloud: Cloud) -> bool:
-    """Run the template's scheduled jobs once, now, where the local cloud offers it; False where it does not."""
-    answer = cloud.http.post(f"{cloud.edge}/_localcloud/schedules/run", timeout=300)
-    return answer.status_code == 200
+def run_schedules(cloud: Cloud) -> list[dict[str, str]]:
+    """Run the template's scheduled jobs once, now, and wait for them: what ran, with each one's status."""
+    answer = cloud.http.post(f"{cloud.edge}/_localcloud/schedules/run", timeout=600)
+    answer.raise_for_status()
+    return list(answer.json()["ran"])
 
 
-def drain(sale: Sale, deadline_seconds: float) -> None:
-    """Wait until every accepted checkout is final (or the deadline passes), running the upkeep once first.
+def drain(sale: Sale, deadline_seconds: float, *, until_quiet: bool = False) -> int:
+    """Wait until every accepted checkout is final (or the deadline passes), running the upkeep once first; with
+    `until_quiet`, run the upkeep every round until, besides, a run repairs nothing. How many times it ran.
     A checkout created by a request whose answer the buyer never saw is found by its id and waited for too."""
     with sale.tally.lock:
         unseen = {cid: h for cid, h in sale.tally.sent.items() if cid not in sale.tally.accepted}
@@ -438,17 +470,71 @@ def drain(sale: Sale, deadline_seconds: float) -> None:
         answer = sale.cloud.call("GET", f"/checkouts/{checkout_id}", headers=headers)
         if answer.status_code == 200:
             sale.tally.saw(checkout_id, str(answer.json()["status"]), headers)
-    run_schedules(sale.cloud)
+    runs, repaired = 0, 0
     deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
+    while True:
+        if runs == 0 or until_quiet:
+            since = _now()
+            run_schedules(sale.cloud)
+            runs, repaired = runs + 1, sum((repairs(sale.cloud, since) or {"unknown": 1}).values())
         with sale.tally.lock:
             open_ones = {cid: h for cid, h in sale.tally.accepted.items() if sale.tally.status.get(cid) not in FINAL}
-        if not open_ones:
-            return
+        if (not open_ones and not repaired) or time.monotonic() >= deadline:
+            return runs
         for checkout_id, headers in open_ones.items():
             answer = sale.cloud.call("GET", f"/checkouts/{checkout_id}", headers=headers)
             sale.tally.saw(checkout_id, str(answer.json()["status"]))
         time.sleep(1.0)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def repairs(cloud: Cloud, since: datetime.datetime) -> dict[str, int] | None:
+    """What the upkeep runs that started at `since` or later repaired, by kind (`GET /admin/upkeep`); None when
+    the report cannot be read (an overloaded cloud): the caller counts that as not quiet yet."""
+    try:
+        answer = cloud.call("GET", "/admin/upkeep", params={"runs": 100}, headers=cloud.operator())
+    except RuntimeError as error:
+        print(f"  GET /admin/upkeep: {error}", file=sys.stderr)
+        return None
+    if answer.status_code != 200:
+        print(f"  GET /admin/upkeep: {answer.status_code} {answer.text[:300]}", file=sys.stderr)
+        return None
+    repaired: Counter[str] = Counter()
+    for job in answer.json()["jobs"]:
+        for run in job["runs"]:
+            if datetime.datetime.fromisoformat(run["startedAt"].replace("Z", "+00:00")) >= since:
+                repaired.update(run["repaired"])
+    return dict(repaired)
+
+
+def chaos_switches(kill_probability: float, fault_probability: float) -> dict[str, Any]:
+    """The fault switches of a chaos run: workers of every checkout function killed, AWS errors and latency on
+    the calls a checkout makes, provider errors and slow answers, webhooks duplicated, reordered and lost."""
+    p = fault_probability
+    return {
+        "kills": [{"function": name, "probability": kill_probability} for name in CHECKOUT_FUNCTIONS],
+        "aws": [
+            {"service": "dynamodb", "operation": "TransactWriteItems", "probability": p,
+             "error": "ProvisionedThroughputExceededException"},
+            {"service": "dynamodb", "operation": "UpdateItem", "error": "InternalServerError", "probability": p},
+            {"service": "dynamodb", "operation": "PutItem", "latencyMs": 100, "probability": p},
+            {"service": "rds-data", "operation": "ExecuteStatement", "error": "DatabaseResumingException",
+             "probability": p},
+            {"service": "rds-data", "operation": "BeginTransaction", "latencyMs": 200, "probability": p},
+            {"service": "states", "operation": "StartExecution", "error": "ThrottlingException", "probability": p},
+            {"service": "states", "operation": "SendTaskSuccess", "error": "ThrottlingException", "probability": p},
+        ],
+        "payments": {
+            "faults": [
+                {"kind": "error", "status": 500, "count": 3, "path": "/v1/payment_intents", "method": "POST"},
+                {"kind": "slow", "seconds": 2, "count": 3, "path": "/v1/payment_intents", "method": "POST"},
+            ],
+            "webhooks": {"duplicates": 1, "out_of_order": True, "lost": p},
+        },
+    }  # fmt: skip
 
 
 def sandbox_events(cloud: Cloud, kind: str) -> Iterator[dict[str, Any]]:
@@ -482,9 +568,10 @@ def _books(sale: Sale, units: int) -> dict[str, Any]:
     checkouts: dict[str, dict[str, Any]] = {}
     for checkout_id, headers in tally.accepted.items():
         checkouts[checkout_id] = dict(cloud.call("GET", f"/checkouts/{checkout_id}", headers=headers).json())
-    sold = sum(1 for c in checkouts.values() if c["status"] == "COMPLETED")  # one unit per buyer's cart
-    held = sum(1 for c in checkouts.values() if c["status"] not in FINAL)
-    final_stock = stock(cloud, sale.sku)
+    # One unit per buyer's cart: per SKU, what COMPLETED checkouts sold and what open ones still hold.
+    sold = Counter(tally.sku_of[cid] for cid, c in checkouts.items() if c["status"] == "COMPLETED")
+    held = Counter(tally.sku_of[cid] for cid, c in checkouts.items() if c["status"] not in FINAL)
+    final_stock = {sku: stock(cloud, sku) for sku in sale.skus}
 
     charged: dict[str, set[str]] = {}  # checkout id -> intents charged
     orders_of: dict[str, str] = {}  # intent id -> order id
@@ -507,17 +594,20 @@ def _books(sale: Sale, units: int) -> dict[str, Any]:
             if checkouts[checkout_id]["status"] != "COMPLETED" or not paid:
                 unpaid += 1
     violations = {
-        "oversoldUnits": max(0, sold - units),
-        "unitsLeaked": units - sold - int(final_stock["available"]) - held,
+        "oversoldUnits": sum(max(0, sold[sku] - units) for sku in sale.skus),
+        "unitsLeaked": sum(units - sold[sku] - int(final_stock[sku]["available"]) - held[sku] for sku in sale.skus),
         "doubleCharges": sum(1 for intents in charged.values() if len(intents) > 1),
-        "acceptedNotFinal": held,
+        "acceptedNotFinal": sum(held.values()),
         "chargedWithoutPaidOrder": unpaid,
         "brokenAnswers": len(tally.broken),
     }
     return {
-        "units": units,
-        "sold": sold,
-        "stockAfter": {k: final_stock[k] for k in ("onHand", "reserved", "available") if k in final_stock},
+        "units": units * len(sale.skus),
+        "sold": sum(sold.values()),
+        "stockAfter": {
+            sku: {k: levels[k] for k in ("onHand", "reserved", "available") if k in levels}
+            for sku, levels in final_stock.items()
+        },
         "checkoutsByStatus": dict(Counter(c["status"] for c in checkouts.values())),
         "intentsCharged": sum(len(i) for i in charged.values()),
         "intentsRefunded": len(refunded),
@@ -585,6 +675,17 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"  intents charged {books['intentsCharged']}, refunded {books['intentsRefunded']}")
     if report["peakPssMiB"] is not None:
         print(f"  local cloud peak PSS: {report['peakPssMiB']:.0f} MiB (process tree, sampled every second)")
+    chaos = report.get("chaos")
+    if chaos is not None:
+        print(f"  chaos: workers killed {sum(chaos['kills'].values())} {chaos['kills']}")
+        print(f"         AWS faults {sum(chaos['faults']['aws'].values())} {chaos['faults']['aws']}")
+        print(f"         payments faults {chaos['faults']['payments']}")
+        repaired = chaos["repairs"]
+        print(f"         repairs {'unknown' if repaired is None else sum(repaired.values())} {repaired}")
+        print(
+            f"         quiet {chaos['secondsUntilQuiet']:.1f} s after the faults were cleared "
+            f"({chaos['schedulesRuns']} schedule runs)"
+        )
     print("  invariants (each must be 0):")
     for name, value in books["violations"].items():
         print(f"    {name:<26} {value}{'' if value == 0 else '   <-- VIOLATED'}")
@@ -612,7 +713,8 @@ def cloud_outputs(args: argparse.Namespace) -> Iterator[tuple[dict[str, Any], in
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.flash_sale", description=__doc__.split("\n\n")[0])
     parser.add_argument("--buyers", type=int, default=500, help="how many buyers (default 500)")
-    parser.add_argument("--units", type=int, default=100, help="units on sale (default 100)")
+    parser.add_argument("--units", type=int, default=100, help="units on sale, of each SKU (default 100)")
+    parser.add_argument("--skus", type=int, default=1, help="how many hot SKUs are on sale (default 1)")
     parser.add_argument("--sku", help="sell this existing SKU (its on-hand is set to --units) instead of a new one")
     parser.add_argument("--shards", type=int, help="spread the units over this many counters (PUT inventory's shards)")
     parser.add_argument("--arrival-seconds", type=float, default=10.0, help="buyers arrive over this long")
@@ -627,7 +729,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default="flash-sale", help="where to write <out>.json and <out>.png")
     parser.add_argument("--seed", type=int, help="random seed (roles, timings)")
     parser.add_argument("--no-progress", action="store_true", help="no live progress bar")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--chaos", action="store_true", help="kill checkout workers, inject AWS/provider/webhook faults in the sale"
+    )
+    parser.add_argument("--kill-probability", type=float, default=0.1, help="--chaos: per invocation (default 0.1)")
+    parser.add_argument("--fault-probability", type=float, default=0.05, help="--chaos: per AWS call (default 0.05)")
+    args = parser.parse_args(argv)
+    if args.sku is not None and args.skus != 1:
+        parser.error("--sku sells one existing SKU: leave out --skus")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -637,23 +747,37 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with cloud_outputs(args) as (outputs, pid), MemoryWatch(pid) as memory:
         cloud = Cloud(outputs, pool=args.concurrency + 8)
-        sku = stock_sku(cloud, args.sku, args.units, args.shards)
+        skus = [stock_sku(cloud, args.sku, args.units, args.shards) for _ in range(args.skus)]
         tally = Tally()
-        sale = Sale(cloud, sku, tally, poll_seconds=0.5 if args.fast else 1.0, think_seconds=0.2 if args.fast else 2.0)
-        with Sampler(cloud, sku, tally) as sampler:
-            opened = time.monotonic()
+        sale = Sale(cloud, skus, tally, poll_seconds=0.5 if args.fast else 1.0, think_seconds=0.2 if args.fast else 2.0)
+        with Sampler(cloud, skus, tally) as sampler:
+            opened, opened_at = time.monotonic(), _now()
+            if args.chaos:
+                cloud.faults("PUT", chaos_switches(args.kill_probability, args.fault_probability))
             progress = nullcontext() if args.no_progress else _progress(tally, args.buyers)
-            with progress, ThreadPoolExecutor(args.concurrency) as pool:
-                for i, role in enumerate(roles):
-                    arrive_at = opened + args.arrival_seconds * i / max(1, args.buyers)
-                    time.sleep(max(0.0, arrive_at - time.monotonic()))
-                    pool.submit(sale.buyer, role)
+            try:
+                with progress, ThreadPoolExecutor(args.concurrency) as pool:
+                    for i, role in enumerate(roles):
+                        arrive_at = opened + args.arrival_seconds * i / max(1, args.buyers)
+                        time.sleep(max(0.0, arrive_at - time.monotonic()))
+                        pool.submit(sale.buyer, role)
+            finally:
+                faults = cloud.faults("DELETE") if args.chaos else None
             sold_out = time.monotonic()
-            drain(sale, args.drain_seconds)
+            upkeep_runs = drain(sale, args.drain_seconds, until_quiet=args.chaos)
         drained = time.monotonic()
         books = invariants(sale, args.units)
+    chaos = None
+    if faults is not None:
+        chaos = {
+            "kills": faults["counts"]["kills"],
+            "faults": {"aws": faults["counts"]["aws"], "payments": faults["counts"]["payments"]},
+            "repairs": repairs(cloud, opened_at),
+            "schedulesRuns": upkeep_runs,
+            "secondsUntilQuiet": drained - sold_out,
+        }
     report = {
-        "sku": sku,
+        "sku": ", ".join(skus),
         "buyers": args.buyers,
         "wallSeconds": time.monotonic() - started,
         "saleSeconds": sold_out - opened,
@@ -671,6 +795,7 @@ def main(argv: list[str] | None = None) -> int:
         "buyerErrors": dict(tally.errors),
         "samplesSkipped": sampler.skipped,
         "books": books,
+        "chaos": chaos,
         "samples": [asdict(s) for s in sampler.samples],
     }
     out = Path(args.out)

@@ -6,6 +6,8 @@ invoke FunctionLogicalId [--event events/x.json]
     A Docker-free `sam local invoke`: print the function's response; exit 1 if the function failed.
     Goes through the running local cloud when there is one (its data, its services); otherwise
     starts the stack just for this invocation.
+token USER  /  faults show|set|clear|kill|aws
+    A user's JWT (localcloud.tokens); the running cloud's fault switches (localcloud.faults.cli).
 
 This runner knows no project. A project's entry point calls `main(argv, extension=...)` with its glue
 (`localcloud.context.Extension`): this repository's is `python -m devcloud`, which `make run` uses.
@@ -32,6 +34,7 @@ from localcloud.cloud import (
     running_cloud_pid,
 )
 from localcloud.context import Component, Extension
+from localcloud.faults.cli import add_faults_command
 from localcloud.lambda_service.runtime import FunctionNotFound, InvokeError
 from localcloud.payments.switches import InvalidSwitches
 from localcloud.template import LocalCloudTemplateError
@@ -82,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-seed", action="store_true", help="no demo data (what the project's extension seeds)")
 
     add_token_command(commands)
+    add_faults_command(commands)
     invoke = commands.add_parser("invoke", help="invoke one function once (like sam local invoke)")
     invoke.add_argument("function", help="the function's logical id in template.yaml, e.g. HealthFunction")
     invoke.add_argument("--event", "-e", help="JSON event file ('-' for stdin); {} when omitted")

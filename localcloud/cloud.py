@@ -46,6 +46,7 @@ from localcloud.aws import edge_client
 from localcloud.context import Component, WsgiApp
 from localcloud.edge import EdgeApp
 from localcloud.event_sources.component import EventSourcesService
+from localcloud.faults.component import FaultsService
 from localcloud.http_api.component import HttpApiService
 from localcloud.lambda_service.invoke_api import LambdaInvokeApi
 from localcloud.lambda_service.runtime import (
@@ -79,6 +80,7 @@ C = TypeVar("C")
 def default_services() -> list[Component]:
     """The rooms started before provisioning (they add edge interceptors or serve what parameters point at)."""
     return [
+        FaultsService(),  # first: its edge interceptor answers injected errors before the Data API's
         StepFunctionsService(),
         OrdersDatabaseService(),
         PaymentsService(),

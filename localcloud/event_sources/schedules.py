@@ -143,11 +143,37 @@ class Scheduler(BackgroundLoop):
             return _IDLE_SECONDS
         return self._clock.real_seconds((min(upcoming) - self._clock.now()).total_seconds())
 
+    def run_now(self, delivery: TargetDelivery) -> list[dict[str, str]]:
+        """Fire every enabled schedule once, now, through `delivery`'s waiting `run` (its due times unchanged):
+        one `{"rule", "target", "status"}` per target, in template order, once each has finished."""
+        ran = []
+        for entry in self._entries:
+            for target, payload in self._payloads(entry.schedule):
+                try:
+                    status = delivery.run(target, payload)
+                except Exception:
+                    logger.exception("schedule %s: %s did not take the event", entry.schedule.name, target.arn)
+                    status = "NOT_DELIVERED"
+                ran.append({"rule": entry.schedule.name, "target": target.arn, "status": status})
+        return ran
+
     def _fire(self, schedule: Schedule) -> None:
+        for target, payload in self._payloads(schedule):
+            try:
+                self._delivery.deliver(target, payload)
+            except TargetNotDelivered as error:
+                logger.warning("schedule %s: not delivered to %s: %s", schedule.name, target.arn, error)
+            except Exception:
+                # One unreachable target must neither keep the others from their event nor re-fire the schedule.
+                logger.exception("schedule %s: delivery to %s failed", schedule.name, target.arn)
+
+    def _payloads(self, schedule: Schedule) -> list[tuple[Target, str]]:
+        """What each target of `schedule` receives for a fire now (a target whose input cannot be built is left out)."""
         at = datetime.datetime.now(datetime.UTC)
         event = None
         if schedule.group is None:
             event = scheduled_event(region=self._region, account_id=self._account_id, rule=schedule.name, at=at)
+        payloads = []
         for target in schedule.targets:
             try:
                 if event is not None:
@@ -155,9 +181,8 @@ class Scheduler(BackgroundLoop):
                 else:
                     arn = schedule_arn(self._region, self._account_id, schedule.group or "default", schedule.name)
                     payload = scheduler_input(target, region=self._region, account_id=self._account_id, arn=arn, at=at)
-                self._delivery.deliver(target, payload)
-            except TargetNotDelivered as error:
-                logger.warning("schedule %s: not delivered to %s: %s", schedule.name, target.arn, error)
             except Exception:
-                # One unreachable target must neither keep the others from their event nor re-fire the schedule.
-                logger.exception("schedule %s: delivery to %s failed", schedule.name, target.arn)
+                logger.exception("schedule %s: no input for %s", schedule.name, target.arn)
+                continue
+            payloads.append((target, payload))
+        return payloads

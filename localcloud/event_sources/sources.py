@@ -7,6 +7,7 @@ EventBridge pattern rule, and the TTL sweeper.
 parse) before any thread runs, and takes stream iterators before returning, so a record written
 after `start()` is delivered. `stop()` signals every thread, waits for all of them (finishing the
 batches already taken) and leaves nothing running. Stop the event sources before the edge.
+`run_schedules()` runs every schedule once, now, and waits for its targets (`_localcloud/schedules/run`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class EventSources:
         self._clients = EdgeClients(edge_url, app.region)
         self._loops: list[BackgroundLoop] = []
         self._started = False
+        self._scheduler: Scheduler | None = None
+        self._delivery: TargetDelivery | None = None
 
     def __enter__(self) -> EventSources:
         self.start()
@@ -68,10 +71,17 @@ class EventSources:
             loop.join()
         self._clients.close()
 
+    def run_schedules(self) -> list[dict[str, str]]:
+        """Every enabled schedule's targets run once, now, each waited for: `[{"rule", "target", "status"}]`."""
+        if self._scheduler is None or self._delivery is None:
+            return []
+        return self._scheduler.run_now(self._delivery)
+
     def _build(self) -> list[BackgroundLoop]:
         app, clients = self._app, self._clients
         destinations = Destinations(clients)
         delivery = TargetDelivery(invoke=self._invoke, stepfunctions=clients.stepfunctions, destinations=destinations)
+        self._delivery = delivery
         loops: list[BackgroundLoop] = []
         for queue_source in app.queue_sources:
             if queue_source.enabled:
@@ -104,15 +114,14 @@ class EventSources:
                 # A schedule rule in moto would match every event on the default bus (it has no pattern).
                 detach_schedule_targets(clients.events, schedule.name)
         if app.schedules:
-            loops.append(
-                Scheduler(
-                    app.schedules,
-                    delivery=delivery,
-                    clock=ScaledClock(self._time_scale),
-                    region=app.region,
-                    account_id=app.account_id,
-                )
+            self._scheduler = Scheduler(
+                app.schedules,
+                delivery=delivery,
+                clock=ScaledClock(self._time_scale),
+                region=app.region,
+                account_id=app.account_id,
             )
+            loops.append(self._scheduler)
         for rule in app.rules:
             ensure_rule(clients.events, rule)
             for index, target in enumerate(rule.targets):

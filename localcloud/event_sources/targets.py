@@ -6,6 +6,10 @@ template from the event (with moto's own transformer, the one moto applies to th
 delivers itself), otherwise the whole event is sent. Lambda targets are invoked asynchronously
 (InvocationType "Event": retrying a failing function is Lambda's job), Step Functions targets start
 an execution, and queues, topics, buses and log groups receive the text as a message.
+
+`run` delivers and waits for the outcome (`POST /_localcloud/schedules/run`): a function is invoked
+synchronously, an execution is followed until it ends; the status is Step Functions' words (SUCCEEDED,
+FAILED, TIMED_OUT, ABORTED; RUNNING if still running after `wait_seconds`), or DELIVERED for a message.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from jsonpath_ng.ext import parse as parse_json_path
 from moto.events.utils import EventTemplateParser
 
 from localcloud.event_sources.destinations import Destinations, UnsupportedDestination
-from localcloud.event_sources.invocation import EVENT, Invoke
+from localcloud.event_sources.invocation import EVENT, REQUEST_RESPONSE, Invoke
 from localcloud.model import Target
 
 
@@ -52,10 +56,13 @@ def target_input(target: Target, event: dict[str, Any]) -> str:
 
 
 class TargetDelivery:
-    def __init__(self, *, invoke: Invoke, stepfunctions: Any, destinations: Destinations) -> None:
+    def __init__(
+        self, *, invoke: Invoke, stepfunctions: Any, destinations: Destinations, wait_seconds: float = 300.0
+    ) -> None:
         self._invoke = invoke
         self._stepfunctions = stepfunctions
         self._destinations = destinations
+        self._wait_seconds = wait_seconds
 
     def deliver(self, target: Target, payload: str) -> None:
         """Send the text `payload` to `target`; raises TargetNotDelivered if the target did not take it."""
@@ -71,4 +78,26 @@ class TargetDelivery:
             else:
                 self._destinations.send(target.arn, payload)
         except (ClientError, UnsupportedDestination) as error:
+            raise TargetNotDelivered(f"{target.arn}: {error}") from error
+
+    def run(self, target: Target, payload: str) -> str:
+        """Deliver `payload` to `target` and wait until it has been handled; its status (see the module doc)."""
+        if target.kind == "lambda":
+            outcome = self._invoke(target.arn, payload.encode(), REQUEST_RESPONSE)
+            if not 200 <= outcome.status_code < 300:
+                detail = outcome.payload[:300].decode(errors="replace")
+                raise TargetNotDelivered(f"{target.arn} answered {outcome.status_code}: {detail}")
+            return "SUCCEEDED" if outcome.function_error is None else "FAILED"
+        if target.kind != "states":
+            self.deliver(target, payload)
+            return "DELIVERED"
+        try:
+            started = self._stepfunctions.start_execution(stateMachineArn=target.arn, input=payload)
+            deadline = time.monotonic() + self._wait_seconds
+            while True:
+                status = str(self._stepfunctions.describe_execution(executionArn=started["executionArn"])["status"])
+                if status != "RUNNING" or time.monotonic() > deadline:
+                    return status
+                time.sleep(0.1)
+        except ClientError as error:
             raise TargetNotDelivered(f"{target.arn}: {error}") from error

@@ -239,6 +239,9 @@ class LambdaRuntime:
         self._timers: set[threading.Timer] = set()
         self._clients: dict[str, Any] = {}  # for async invocation destinations, made on first use
         self._clients_lock = threading.Lock()
+        # The fault switches' hook (localcloud.faults.kills): kill_hook(function, pid) as a worker takes an
+        # invocation, then its disarm() -> True if it killed the worker meanwhile.
+        self.kill_hook: Callable[[str, int], Callable[[], bool]] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LambdaRuntime:
@@ -419,6 +422,7 @@ class LambdaRuntime:
                 "clientContext": client_context,
             }
             started = time.monotonic()
+            disarm = self.kill_hook(fn.logical_id, worker.pid) if self.kill_hook is not None else None
             try:
                 reply = worker.call(message, timeout=fn.timeout_seconds)
             except TimeoutError:
@@ -427,6 +431,10 @@ class LambdaRuntime:
                     request_id, "Sandbox.Timedout", f"Task timed out after {fn.timeout_seconds:.2f} seconds"
                 )
             except WorkerGone:
+                return _error_result(request_id, "Runtime.ExitError", "Runtime exited without providing a reason")
+            finally:
+                killed = disarm is not None and disarm()
+            if killed:  # killed by the fault switches as it answered: its sandbox is dead all the same
                 return _error_result(request_id, "Runtime.ExitError", "Runtime exited without providing a reason")
             healthy = True
             if self.usage is not None:

@@ -9,7 +9,7 @@ POST   /_sandbox/faults                      add one fault (see switches.FaultSp
 DELETE /_sandbox/faults                      clear every fault, letting held requests go
 DELETE /_sandbox/faults/{id}                 remove one fault
 GET    /_sandbox/webhooks                    delivery settings and how many deliveries are pending
-PATCH  /_sandbox/webhooks                    change settings: {"paused", "duplicates", "out_of_order"}
+PATCH  /_sandbox/webhooks                    change settings: {"paused", "duplicates", "out_of_order", "lost"}
 POST   /_sandbox/webhooks/pause | /resume    hold or release every delivery
 GET    /_sandbox/webhooks/deliveries         every attempt, oldest first; filters ?event_id= ?event_type=
                                              ?object_id= (a payment intent) ?succeeded=true|false

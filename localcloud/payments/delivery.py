@@ -10,6 +10,8 @@ Switches (`DeliverySettings`) change what a receiver sees:
 - `out_of_order`: the events of one payment intent (its own and its charges' and refunds') are held until
   the intent settles (`payment_intent.succeeded`, `.payment_failed`, `.canceled`, `charge.refunded`), then
   sent newest first; turning the switch off sends whatever is still held, newest first.
+- `lost`: each delivery is, with this probability, never sent (a webhook lost for good).
+`counts()` says how many deliveries each switch changed (duplicated, lost, reordered).
 Every attempt is recorded (`deliveries()`, `GET /_sandbox/webhooks/deliveries`).
 """
 
@@ -19,9 +21,10 @@ import heapq
 import itertools
 import json
 import logging
+import random
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -127,6 +130,8 @@ class WebhookDispatcher:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._session: requests.Session | None = None
+        self._rng = random.Random()
+        self._changed: Counter[str] = Counter()  # deliveries the switches changed: duplicated, lost, reordered
 
     # -- switches ------------------------------------------------------------------------------------
 
@@ -170,13 +175,20 @@ class WebhookDispatcher:
             self._cond.notify_all()
 
     def _release_locked(self, group: str) -> None:
-        for item in reversed(self._held.pop(group, [])):
+        held = self._held.pop(group, [])
+        self._changed["reordered"] += max(0, len(held) - 1)
+        for item in reversed(held):
             self._enqueue_locked(item)
 
     def _enqueue_locked(self, item: _Event) -> None:
         now = time.monotonic()
         for endpoint in self._endpoints.listening_to(item.type):
-            for _ in range(1 + self._settings.duplicates):
+            for copy in range(1 + self._settings.duplicates):
+                if self._settings.lost and self._rng.random() < self._settings.lost:
+                    self._changed["lost"] += 1
+                    continue
+                if copy:
+                    self._changed["duplicated"] += 1
                 delivery = _Delivery(item, endpoint.id, first_at=now)
                 heapq.heappush(self._queue, _Scheduled(now, next(self._seq), delivery))
 
@@ -185,6 +197,11 @@ class WebhookDispatcher:
     def deliveries(self) -> list[DeliveryAttempt]:
         with self._cond:
             return list(self._attempts)
+
+    def counts(self) -> dict[str, int]:
+        """Deliveries the switches changed since the dispatcher was made: duplicated, lost, reordered."""
+        with self._cond:
+            return dict(self._changed)
 
     def clear_history(self) -> None:
         with self._cond:

@@ -90,6 +90,20 @@ class PaymentsSandbox:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
+    # -- switches ------------------------------------------------------------------------------------------
+
+    def switches(self) -> dict[str, Any]:
+        """The faults and webhook settings in force (`GET /_sandbox/switches`)."""
+        return self._control.switches()
+
+    def apply_switches(self, switches: SandboxSwitches) -> None:
+        """Replace the faults and the webhook settings (`PUT /_sandbox/switches`)."""
+        self._control.apply(switches)
+
+    def fault_counts(self) -> dict[str, dict[str, int]]:
+        """Requests that met a fault, by kind, and deliveries the webhook switches changed."""
+        return {"provider": self.faults.counts(), "webhooks": self.webhooks.counts()}
+
     # -- webhooks ------------------------------------------------------------------------------------------
 
     def add_webhook_endpoint(

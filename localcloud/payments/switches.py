@@ -4,7 +4,7 @@ Both are plain data with one JSON shape, used by the `/_sandbox/` control endpoi
 `LOCALCLOUD_PAYMENTS_SWITCHES` environment variable and by the constructor:
 
     {"faults": [{"kind": "error", "status": 500, "count": 2, "path": "/v1/payment_intents", "method": "POST"}],
-     "webhooks": {"paused": false, "duplicates": 0, "out_of_order": false}}
+     "webhooks": {"paused": false, "duplicates": 0, "out_of_order": false, "lost": 0.0}}
 
 Fault kinds (each applies to the next `count` matching `/v1/` requests, or until cleared when `count` is null):
 - `error`: answer `status` (5xx, default 500) with a Stripe `api_error` body; nothing is executed.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, cast
@@ -106,6 +107,7 @@ class FaultInjector:
         self._faults: list[ActiveFault] = []
         self._ids = itertools.count(1)
         self._released = threading.Event()
+        self._injected: Counter[str] = Counter()  # faults met, by kind
         for spec in specs:
             self.add(spec)
 
@@ -140,6 +142,7 @@ class FaultInjector:
             for index, fault in enumerate(self._faults):
                 if not fault.spec.matches(method, path):
                     continue
+                self._injected[fault.spec.kind] += 1
                 if fault.remaining is None:
                     return fault.spec, self._released
                 if fault.remaining <= 1:
@@ -153,12 +156,18 @@ class FaultInjector:
         with self._lock:
             return list(self._faults)
 
+    def counts(self) -> dict[str, int]:
+        """How many requests met a fault since the sandbox started, by kind."""
+        with self._lock:
+            return dict(self._injected)
+
 
 @dataclass(frozen=True)
 class DeliverySettings:
     paused: bool = False  # hold every delivery until resumed
     duplicates: int = 0  # extra copies of every delivery (same event id)
     out_of_order: bool = False  # deliver each payment intent's events newest first, see webhooks.delivery
+    lost: float = 0.0  # probability that a delivery is never sent (nor retried): the receiver must reconcile
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -167,17 +176,20 @@ class DeliverySettings:
         """These settings with the fields given in `raw` changed; raises ValueError for bad input."""
         if not isinstance(raw, dict):
             raise ValueError("webhook settings are a JSON object")
-        unknown = set(raw) - {"paused", "duplicates", "out_of_order"}
+        unknown = set(raw) - {"paused", "duplicates", "out_of_order", "lost"}
         if unknown:
             raise ValueError(f"unknown webhook settings: {sorted(unknown)}")
         paused = raw.get("paused", self.paused)
         out_of_order = raw.get("out_of_order", self.out_of_order)
         duplicates = raw.get("duplicates", self.duplicates)
+        lost = raw.get("lost", self.lost)
         if not isinstance(paused, bool) or not isinstance(out_of_order, bool):
             raise ValueError("paused and out_of_order are booleans")
         if not isinstance(duplicates, int) or isinstance(duplicates, bool) or not 0 <= duplicates <= 10:
             raise ValueError("duplicates must be an integer from 0 to 10")
-        return DeliverySettings(paused=paused, duplicates=duplicates, out_of_order=out_of_order)
+        if not isinstance(lost, int | float) or isinstance(lost, bool) or not 0 <= lost <= 1:
+            raise ValueError("lost must be a probability from 0 to 1")
+        return DeliverySettings(paused=paused, duplicates=duplicates, out_of_order=out_of_order, lost=float(lost))
 
 
 @dataclass(frozen=True)

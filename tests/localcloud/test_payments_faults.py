@@ -154,7 +154,7 @@ def test_switches_from_the_environment() -> None:
 
     # Then the first call met the fault, and the webhook switch is on
     assert raised.value.http_status == 503
-    assert state == {"faults": [], "webhooks": {"paused": True, "duplicates": 0, "out_of_order": False}}
+    assert state == {"faults": [], "webhooks": {"paused": True, "duplicates": 0, "out_of_order": False, "lost": 0.0}}
 
 
 def test_malformed_switches_in_the_environment_name_the_variable() -> None:
@@ -185,7 +185,10 @@ def test_reset_clears_faults_and_webhook_switches(served: Served) -> None:
     answer = requests.post(f"{served.url}/_sandbox/reset", timeout=30)
 
     # Then every switch is back to its default
-    assert answer.json() == {"faults": [], "webhooks": {"paused": False, "duplicates": 0, "out_of_order": False}}
+    assert answer.json() == {
+        "faults": [],
+        "webhooks": {"paused": False, "duplicates": 0, "out_of_order": False, "lost": 0.0},
+    }
 
 
 def test_put_switches_replaces_faults_and_webhook_settings(served: Served) -> None:
@@ -204,4 +207,4 @@ def test_put_switches_replaces_faults_and_webhook_settings(served: Served) -> No
     assert answer.status_code == 200
     assert [(f["kind"], f["remaining"], f["path"]) for f in state["faults"]] == [("slow", 3, None)]
     assert str(state["faults"][0]["id"]).startswith("fault_")
-    assert state["webhooks"] == {"paused": False, "duplicates": 2, "out_of_order": False}
+    assert state["webhooks"] == {"paused": False, "duplicates": 2, "out_of_order": False, "lost": 0.0}

@@ -148,6 +148,23 @@ def test_duplicate_switch_delivers_every_event_twice(served: Served, receiver: W
     assert events[0].id == events[1].id
 
 
+def test_lost_switch_never_sends_a_delivery_and_counts_it(served: Served, receiver: WebhookReceiver) -> None:
+    # Given every delivery lost
+    _patch_webhooks(served, lost=1)
+    client = stripe_client(served.url)
+
+    # When one intent is created, the switch turned off, and a second one created
+    lost = client.v1.payment_intents.create({"amount": 2000, "currency": "usd"})
+    _patch_webhooks(served, lost=0)
+    kept = client.v1.payment_intents.create({"amount": 3000, "currency": "usd"})
+
+    # Then only the second intent's event arrives, and the first one's is counted as lost
+    received = receiver.wait_for(1)
+    assert [_verified(item).data.object["id"] for item in received] == [kept.id]
+    assert lost.id not in {_verified(item).data.object["id"] for item in receiver.received()}
+    assert served.sandbox.fault_counts()["webhooks"] == {"lost": 1}
+
+
 def test_out_of_order_switch_delivers_an_intents_events_newest_first(served: Served, receiver: WebhookReceiver) -> None:
     # Given out-of-order delivery switched on
     _patch_webhooks(served, out_of_order=True)
