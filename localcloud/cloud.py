@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 import requests
 
 from localcloud.aws import edge_client
-from localcloud.context import Component, WsgiApp
+from localcloud.context import Component, LocalCloudError, WsgiApp
 from localcloud.edge import EdgeApp
 from localcloud.event_sources.component import EventSourcesService
 from localcloud.faults.component import FaultsService
@@ -94,10 +94,6 @@ def default_consumers() -> list[Component]:
         EventSourcesService(),
         StaticSitesService(),
     ]
-
-
-class LocalCloudError(Exception):
-    """The local cloud cannot start (state directory in use, a component failed)."""
 
 
 class ApiFrontDoor:

@@ -113,3 +113,7 @@ class Extension(Protocol):
 
     def glue(self, *, demo_data: bool) -> list[Component]:
         """Started last; `demo_data` is False under `run --no-seed`."""
+
+
+class LocalCloudError(Exception):
+    """The local cloud cannot start (state directory in use, a component failed), or lacks a component asked for."""

@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from localcloud.context import CloudContext
+from localcloud.context import CloudContext, LocalCloudError
 from localcloud.faults.aws import AwsFaultInjector
 from localcloud.faults.kills import WorkerKiller
 from localcloud.faults.switches import FaultSwitches, InvalidFaults
@@ -84,8 +84,6 @@ class FaultsService:
 
     def _sandbox(self) -> PaymentsSandbox | None:
         """The running payments sandbox, if this cloud has one (it starts after this room)."""
-        from localcloud.cloud import LocalCloudError  # the cloud imports this room: not at import time
-
         if self._cloud is None:
             return None
         try:
