@@ -57,7 +57,6 @@ def test_every_listed_alarm_exists() -> None:
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
         ("Commerce", "WebhookSignatureRejected"),
         ("Commerce", "ReconciliationRepairs"),
-        ("Commerce", "StockAuditMismatches"),
     ]:
         assert metric in watched, metric
 
