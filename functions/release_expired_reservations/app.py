@@ -52,14 +52,14 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         logger.error("could not release an abandoned checkout", extra={"checkout_id": checkout_id}, exc_info=error)
     # After the first pass, so that a release it failed is retried in this very run.
     holds = release_expired_holds(ledger, checkouts, ledger, now=order_clock(), limit=settings.max_per_run)
-    for repair, reservation_ids in holds.released.items():
+    for repair, reservation_ids in holds.repaired.items():
         for reservation_id in reservation_ids:
             logger.warning("expired reservation released", extra={"reservation_id": reservation_id, "repair": repair})
     for reservation_id, error in holds.failed:
         extra = {"reservation_id": reservation_id}
         logger.error("could not release an expired reservation", extra=extra, exc_info=error)
     repaired = {Repair.NEVER_PROCESSED.value: len(report.released)} | {
-        repair.value: len(ids) for repair, ids in holds.released.items()
+        repair.value: len(ids) for repair, ids in holds.repaired.items()
     }
     failed = len(report.failed) + len(holds.failed)
     metrics.add_metric(name="AbandonedReservationsReleased", unit=MetricUnit.Count, value=len(report.released))
@@ -80,7 +80,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         "released": len(report.released),
         "left": len(report.left),
         "failed": len(report.failed),
-        "holdsReleased": sum(len(ids) for ids in holds.released.values()),
+        "holdsReleased": sum(len(ids) for ids in holds.repaired.values()),
         "holdsLeft": len(holds.left),
         "holdsFailed": len(holds.failed),
     }

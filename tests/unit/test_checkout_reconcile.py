@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from commerce.domain.checkout.admission import ExecutionState
 from commerce.domain.checkout.models import CheckoutStatus
-from commerce.domain.checkout.reconcile import ReconcileReport, Repair, close_abandoned_checkouts
+from commerce.domain.checkout.reconcile import Repair, close_abandoned_checkouts
 from commerce.domain.checkout.saga import Compensated, compensate_checkout
+from commerce.domain.checkout.upkeep import RepairReport
 from commerce.domain.orders.models import OrderStatus
 from commerce.domain.orders.service import get_order
 from commerce.domain.payments.models import PaymentOutcome
@@ -19,7 +20,7 @@ from tests.unit.test_checkout_saga import NOW, Shop
 LATER = NOW + timedelta(hours=1)  # past every reservation of Shop.checkout (30 minutes)
 
 
-def reconcile(shop: Shop, workflow: InMemoryWorkflow, limit: int = 10) -> ReconcileReport:
+def reconcile(shop: Shop, workflow: InMemoryWorkflow, limit: int = 10) -> RepairReport[Repair]:
     def compensate(checkout_id: str, error: str) -> Compensated:
         return compensate_checkout(
             checkout_id=checkout_id,

@@ -95,7 +95,7 @@ def test_a_reservation_left_by_a_create_that_died_before_recording_is_released_o
     assert early.examined == 0
     # When it runs after the expiry, Then the reservation is released, every shard back to 0 reserved
     report = release_expired_holds(ledger, checkouts, ledger, now=NOW + TTL + timedelta(minutes=5), limit=10)
-    assert report.released == {Repair.ORPHANED: [checkout_id], Repair.OF_FINAL_CHECKOUT: []}
+    assert report.repaired == {Repair.ORPHANED: [checkout_id], Repair.OF_FINAL_CHECKOUT: []}
     released = ledger.get_reservation(checkout_id)
     assert released is not None
     assert released.status is ReservationStatus.RELEASED
@@ -146,7 +146,7 @@ def test_a_release_that_failed_after_the_checkout_expired_is_retried_by_a_later_
     ledger.failing = False
     assert release_expired_reservations(checkouts, checkouts, ledger, workflow, now=NOW, limit=10).released == []
     later = release_expired_holds(ledger, checkouts, ledger, now=NOW, limit=10)
-    assert later.released[Repair.OF_FINAL_CHECKOUT] == [checkout_id]
+    assert later.repaired[Repair.OF_FINAL_CHECKOUT] == [checkout_id]
     assert ledger.skus[SKU].reserved == 0
 
 
@@ -163,7 +163,7 @@ def test_a_final_checkouts_reservation_still_held_is_released(status: CheckoutSt
     checkouts.replace(created.moved_to(status, NOW), expected_version=created.version)
     # When the upkeep runs, Then it releases the stock
     report = release_expired_holds(ledger, checkouts, ledger, now=NOW, limit=10)
-    assert report.released[Repair.OF_FINAL_CHECKOUT] == [checkout_id]
+    assert report.repaired[Repair.OF_FINAL_CHECKOUT] == [checkout_id]
     assert ledger.get(SKU) == Stock(SKU, 40, 0, shards=4)
 
 
@@ -181,7 +181,7 @@ def test_open_and_completed_checkouts_keep_their_reservations() -> None:
     # When the upkeep runs, Then both are left as they are
     report = release_expired_holds(ledger, checkouts, ledger, now=NOW, limit=10)
     assert sorted(report.left) == sorted(ids.values())
-    assert report.released == {Repair.ORPHANED: [], Repair.OF_FINAL_CHECKOUT: []}
+    assert report.repaired == {Repair.ORPHANED: [], Repair.OF_FINAL_CHECKOUT: []}
     assert sum(shard_reserved(ledger).values()) == 4
     # And a committed reservation is no longer listed at all
     commit_reservation(ledger, ids["done"])
@@ -195,7 +195,7 @@ def test_the_work_per_run_is_bounded_oldest_first() -> None:
     for i, reservation_id in enumerate(ids):
         reserve_stock(ledger, reservation_id, [ReservationLine(SKU, 1)], NOW - timedelta(minutes=10 - i))
     # When the upkeep runs with room for two, Then it releases the two oldest, and the next runs the rest
-    assert release_expired_holds(ledger, checkouts, ledger, now=NOW, limit=2).released[Repair.ORPHANED] == ids[:2]
-    assert release_expired_holds(ledger, checkouts, ledger, now=NOW, limit=2).released[Repair.ORPHANED] == ids[2:4]
-    assert release_expired_holds(ledger, checkouts, ledger, now=NOW, limit=2).released[Repair.ORPHANED] == ids[4:]
+    assert release_expired_holds(ledger, checkouts, ledger, now=NOW, limit=2).repaired[Repair.ORPHANED] == ids[:2]
+    assert release_expired_holds(ledger, checkouts, ledger, now=NOW, limit=2).repaired[Repair.ORPHANED] == ids[2:4]
+    assert release_expired_holds(ledger, checkouts, ledger, now=NOW, limit=2).repaired[Repair.ORPHANED] == ids[4:]
     assert sum(shard_reserved(ledger).values()) == 0

@@ -17,7 +17,6 @@ Every step is idempotent, so a run that dies midway is finished by the next.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -26,8 +25,7 @@ from commerce.domain.checkout.errors import PaymentTimedOut
 from commerce.domain.checkout.models import CheckoutStatus
 from commerce.domain.checkout.ports import CheckoutRepository
 from commerce.domain.checkout.saga import Compensated
-from commerce.domain.checkout.upkeep import HeldReservations
-from commerce.domain.inventory.models import ReservationStatus
+from commerce.domain.checkout.upkeep import HeldReservations, RepairReport, held_past_expiry, repair_each
 from commerce.domain.inventory.ports import StockLedger
 
 # What the compensation is told: the payment was not completed in time (Step Functions' own timeout name).
@@ -42,17 +40,6 @@ class Repair(StrEnum):
     REFUNDED = "abandonedCheckoutsRefunded"  # the customer had paid: refunded, stock back, checkout EXPIRED
 
 
-@dataclass
-class ReconcileReport:
-    repaired: dict[Repair, list[str]] = field(default_factory=lambda: {repair: [] for repair in Repair})
-    left: list[str] = field(default_factory=list)
-    failed: list[tuple[str, Exception]] = field(default_factory=list)
-
-    @property
-    def examined(self) -> int:
-        return sum(len(ids) for ids in self.repaired.values()) + len(self.left) + len(self.failed)
-
-
 Compensate = Callable[[str, str], Compensated]  # (checkout id, the error Step Functions would name) -> what it did
 
 
@@ -65,19 +52,12 @@ def close_abandoned_checkouts(
     *,
     now: datetime,
     limit: int,
-) -> ReconcileReport:
-    report = ReconcileReport()
-    for checkout_id in held.expired_before(now, limit):
-        try:
-            repair = close_if_abandoned(checkouts, ledger, workflow, compensate, checkout_id, now)
-        except Exception as error:  # one broken checkout must not keep the others open
-            report.failed.append((checkout_id, error))
-            continue
-        if repair is None:
-            report.left.append(checkout_id)
-        else:
-            report.repaired[repair].append(checkout_id)
-    return report
+) -> RepairReport[Repair]:
+    return repair_each(
+        held.expired_before(now, limit),
+        Repair,
+        lambda checkout_id: close_if_abandoned(checkouts, ledger, workflow, compensate, checkout_id, now),
+    )
 
 
 def close_if_abandoned(
@@ -88,8 +68,7 @@ def close_if_abandoned(
     checkout_id: str,
     now: datetime,
 ) -> Repair | None:
-    reservation = ledger.get_reservation(checkout_id)
-    if reservation is None or reservation.status is not ReservationStatus.RESERVED or reservation.expires_at > now:
+    if not held_past_expiry(ledger, checkout_id, now):
         return None
     checkout = checkouts.get(checkout_id)
     if checkout is None or checkout.status not in OPEN:

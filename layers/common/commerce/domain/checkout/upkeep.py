@@ -32,12 +32,12 @@ Releases give the units back to exactly the shards they came from, once (the led
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from commerce.domain.checkout.admission import CheckoutWorkflow
 from commerce.domain.checkout.errors import CheckoutChanged
@@ -105,42 +105,61 @@ def release_expired_reservations(
     return report
 
 
+R = TypeVar("R", bound=StrEnum)
+
+
 @dataclass
-class HoldsReport:
-    released: dict[Repair, list[str]] = field(
-        default_factory=lambda: {Repair.ORPHANED: [], Repair.OF_FINAL_CHECKOUT: []}
-    )
+class RepairReport(Generic[R]):
+    """What one pass of an upkeep job did: the ids it repaired by kind, those it left, those that failed."""
+
+    repaired: dict[R, list[str]]
     left: list[str] = field(default_factory=list)
     failed: list[tuple[str, Exception]] = field(default_factory=list)
 
     @property
     def examined(self) -> int:
-        return sum(len(ids) for ids in self.released.values()) + len(self.left) + len(self.failed)
+        return sum(len(ids) for ids in self.repaired.values()) + len(self.left) + len(self.failed)
+
+
+def repair_each(ids: Iterable[str], kinds: Iterable[R], repair_one: Callable[[str], R | None]) -> RepairReport[R]:
+    """Run `repair_one` on each id (it answers the repair it made, or None if it left the id alone)."""
+    report: RepairReport[R] = RepairReport({kind: [] for kind in kinds})
+    for item_id in ids:
+        try:
+            repair = repair_one(item_id)
+        except Exception as error:  # one broken item must not keep the others unrepaired
+            report.failed.append((item_id, error))
+            continue
+        if repair is None:
+            report.left.append(item_id)
+        else:
+            report.repaired[repair].append(item_id)
+    return report
+
+
+def held_past_expiry(ledger: StockLedger, reservation_id: str, now: datetime) -> bool:
+    """Whether the reservation still holds units although it expired before `now`."""
+    reservation = ledger.get_reservation(reservation_id)
+    return (
+        reservation is not None and reservation.status is ReservationStatus.RESERVED and reservation.expires_at <= now
+    )
 
 
 def release_expired_holds(
     held: HeldReservations, checkouts: CheckoutRepository, ledger: StockLedger, *, now: datetime, limit: int
-) -> HoldsReport:
-    report = HoldsReport()
-    for reservation_id in held.expired_before(now, limit):
-        try:
-            repair = release_if_unowned(checkouts, ledger, reservation_id, now)
-        except Exception as error:  # one broken reservation must not keep the others' stock held
-            report.failed.append((reservation_id, error))
-            continue
-        if repair is None:
-            report.left.append(reservation_id)
-        else:
-            report.released[repair].append(reservation_id)
-    return report
+) -> RepairReport[Repair]:
+    return repair_each(
+        held.expired_before(now, limit),
+        (Repair.ORPHANED, Repair.OF_FINAL_CHECKOUT),
+        lambda reservation_id: release_if_unowned(checkouts, ledger, reservation_id, now),
+    )
 
 
 def release_if_unowned(
     checkouts: CheckoutRepository, ledger: StockLedger, reservation_id: str, now: datetime
 ) -> Repair | None:
     """Release the expired reservation if nothing will (see the module docstring); the repair made, or None."""
-    reservation = ledger.get_reservation(reservation_id)
-    if reservation is None or reservation.status is not ReservationStatus.RESERVED or reservation.expires_at > now:
+    if not held_past_expiry(ledger, reservation_id, now):
         return None
     checkout = checkouts.get(reservation_id)  # a checkout's reservation id is its checkout id
     if checkout is None:
