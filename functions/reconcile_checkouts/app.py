@@ -1,7 +1,8 @@
 """Upkeep (every 5 minutes): close checkouts left PROCESSING or AWAITING_PAYMENT past their deadline whose
 workflow ended without finishing them (aborted, or Compensate out of retries), a bounded number per run:
 compensated as a payment timeout, refunding a payment that went through. Which ones, and why it is safe
-beside a running saga: commerce.domain.checkout.reconcile.
+beside a running saga: commerce.domain.checkout.reconcile. Then it finishes refunds and cancels left
+REFUND_PENDING (commerce.domain.payments.refunds.finish_pending_refunds), as many again at most.
 Each run is recorded (GET /admin/upkeep) and its repairs counted as `ReconciliationRepairs`.
 """
 
@@ -21,6 +22,7 @@ from commerce.domain.checkout.reconcile import close_abandoned_checkouts
 from commerce.domain.checkout.saga import Compensated, compensate_checkout
 from commerce.domain.operations.upkeep import UpkeepRun
 from commerce.domain.orders.models import order_clock
+from commerce.domain.payments.refunds import REFUNDS_FINISHED, MoneyBack, finish_pending_refunds
 from commerce.observability import count_repairs, logger, tracer
 from commerce.settings import load_settings
 
@@ -71,6 +73,18 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     for checkout_id, error in report.failed:
         logger.error("could not close an abandoned checkout", extra={"checkout_id": checkout_id}, exc_info=error)
     repaired = {repair.value: len(ids) for repair, ids in report.repaired.items()}
+    # Refunds and cancels whose function stopped (or whose provider could not answer) between moving the order
+    # to REFUND_PENDING and recording the provider's answer: asked again with the same idempotency key.
+    pending = finish_pending_refunds(
+        MoneyBack(orders, checkouts, lambda: provider, records), limit=settings.max_per_run
+    )
+    for order_id in pending.finished:
+        logger.warning("pending refund finished", extra={"order_id": order_id})
+    for order_id in pending.unavailable:
+        logger.warning(
+            "pending refund left for the next run: the provider could not answer", extra={"order_id": order_id}
+        )
+    repaired[REFUNDS_FINISHED] = len(pending.finished)
     count_repairs(repaired)
     runs.record(
         UpkeepRun(

@@ -337,6 +337,11 @@ class Ledger:
             )
         return self._charges[intent["latest_charge"]]
 
+    def refunds_of(self, intent_id: str) -> list[dict[str, Any]]:
+        """Every refund of the intent's charges, oldest first (for tests: how many times was it refunded?)."""
+        with self._lock:
+            return [copy.deepcopy(r) for r in self._refunds.values() if r["payment_intent"] == intent_id]
+
     def retrieve_refund(self, refund_id: str, params: dict[str, Any]) -> dict[str, Any]:
         return self._retrieve(self._refunds, "refund", refund_id, params)
 

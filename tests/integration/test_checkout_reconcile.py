@@ -70,13 +70,25 @@ def test_a_paid_checkout_whose_execution_was_aborted_is_refunded_once_and_closed
     # When the reconciliation runs past the checkout's deadline
     report = reconcile()
     # Then the payment went back once, the stock is free, the order cancelled and the checkout EXPIRED
-    assert report == {"abandonedCheckoutsClosed": 0, "abandonedCheckoutsRefunded": 1, "left": 0, "failed": 0}
+    assert report == {
+        "abandonedCheckoutsClosed": 0,
+        "abandonedCheckoutsRefunded": 1,
+        "refundsFinished": 0,
+        "left": 0,
+        "failed": 0,
+    }
     assert payments.refunds_of(intent_id) == 2400  # the whole payment, refunded once
     assert (payments.stock(cup).on_hand, payments.stock(cup).reserved) == (10, 0)
     assert payments.order_status(checkout.order_id) is OrderStatus.CANCELLED
     assert payments.stored(checkout.checkout_id).status is CheckoutStatus.EXPIRED
     # And a second run changes nothing
-    assert reconcile() == {"abandonedCheckoutsClosed": 0, "abandonedCheckoutsRefunded": 0, "left": 0, "failed": 0}
+    assert reconcile() == {
+        "abandonedCheckoutsClosed": 0,
+        "abandonedCheckoutsRefunded": 0,
+        "refundsFinished": 0,
+        "left": 0,
+        "failed": 0,
+    }
     assert payments.refunds_of(intent_id) == 2400  # the whole payment, refunded once
 
 
@@ -91,6 +103,12 @@ def test_a_checkout_whose_execution_still_runs_is_left_to_its_saga(
     )
     payments.request_payment(checkout.checkout_id)
     # When the reconciliation runs, Then it leaves the checkout, its payment and its stock as they are
-    assert reconcile() == {"abandonedCheckoutsClosed": 0, "abandonedCheckoutsRefunded": 0, "left": 1, "failed": 0}
+    assert reconcile() == {
+        "abandonedCheckoutsClosed": 0,
+        "abandonedCheckoutsRefunded": 0,
+        "refundsFinished": 0,
+        "left": 1,
+        "failed": 0,
+    }
     assert payments.stored(checkout.checkout_id).status is CheckoutStatus.AWAITING_PAYMENT
     assert payments.stock(cup).reserved == 2

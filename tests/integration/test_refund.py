@@ -4,16 +4,22 @@ back only when nothing shipped, and every refusal answers problem+json and chang
 
 from __future__ import annotations
 
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pytest
 
+from commerce.adapters.payments import StripePayments
 from commerce.domain.orders.errors import InvalidTransition
 from commerce.domain.orders.models import OrderStatus
 from commerce.domain.orders.service import fulfill_order
+from commerce.domain.payments.models import Refund
 from localcloud.payments import FaultSpec
 from tests.support.checkout_saga import Answer, Payments
+from tests.support.handlers import load_handler
+from tests.support.lambda_events import FakeLambdaContext, load_event
 
 pytestmark = pytest.mark.integration
 
@@ -199,3 +205,74 @@ def test_two_racing_refunds_refund_once(payments: Payments) -> None:
         assert payments.order_status(order_id) is OrderStatus.REFUNDED
         assert payments.refunds_of(intent_id) == 2400
         assert payments.stock(sku).on_hand == 10
+
+
+class SandboxRecycled(BaseException):
+    """The function's sandbox dying mid-invocation: nothing below the handler catches it, as nothing survives it."""
+
+
+@pytest.fixture
+def upkeep(payments: Payments, monkeypatch: pytest.MonkeyPatch) -> Callable[[], dict[str, Any]]:
+    """The 5-minute upkeep (ReconcileCheckoutsFunction), invoked as Lambda runs it."""
+    monkeypatch.setenv("RESERVATION_UPKEEP_MAX_PER_RUN", "16")
+    load_handler("reconcile_checkouts", fresh=True)
+    app = sys.modules["functions.reconcile_checkouts.app"]
+    return lambda: app.lambda_handler(load_event("reconcile_checkouts"), FakeLambdaContext())
+
+
+@pytest.mark.parametrize("provider_reached", [False, True], ids=["before-the-provider", "after-the-provider"])
+@pytest.mark.parametrize("function", ["refund_order", "cancel_order"])
+def test_a_refund_whose_function_died_after_moving_the_order_is_finished_by_the_upkeep_once(
+    payments: Payments,
+    upkeep: Callable[[], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    function: str,
+    provider_reached: bool,
+) -> None:
+    # Given a paid order whose refund (or cancel) dies once the order is REFUND_PENDING: before the provider is
+    # asked, or after the provider refunded but before its answer is recorded
+    order_id, intent_id, sku = paid_order(payments)
+    original = StripePayments.refund
+
+    def dies(self: StripePayments, intent: str, metadata: Mapping[str, str], idempotency_key: str) -> Refund:
+        if provider_reached:
+            original(self, intent, metadata, idempotency_key)
+        raise SandboxRecycled
+
+    monkeypatch.setattr(StripePayments, "refund", dies)
+    with pytest.raises(SandboxRecycled):
+        payments.operator(function, {"orderId": order_id})
+    monkeypatch.setattr(StripePayments, "refund", original)
+    assert payments.order_status(order_id) is OrderStatus.REFUND_PENDING
+    assert payments.refunds_of(intent_id) == (2400 if provider_reached else 0)
+    # When the upkeep runs
+    report = upkeep()
+    # Then the order is finished as asked, refunded at the provider exactly once, its units back once
+    assert report["refundsFinished"] == 1
+    final = OrderStatus.REFUNDED if function == "refund_order" else OrderStatus.CANCELLED
+    assert payments.order_status(order_id) is final
+    assert [r["amount"] for r in payments.served.sandbox.ledger.refunds_of(intent_id)] == [2400]
+    assert payments.stock(sku).on_hand == 10
+    # And a second run finds nothing to finish and refunds nothing more
+    assert upkeep()["refundsFinished"] == 0
+    assert len(payments.served.sandbox.ledger.refunds_of(intent_id)) == 1
+    assert payments.stock(sku).on_hand == 10
+
+
+def test_the_upkeep_leaves_a_pending_refund_while_the_provider_is_down(
+    payments: Payments, upkeep: Callable[[], dict[str, Any]]
+) -> None:
+    # Given an order left REFUND_PENDING by an outage, which still lasts
+    order_id, intent_id, _ = paid_order(payments)
+    fault = payments.served.sandbox.faults.add(FaultSpec(kind="error", status=503, count=None, path="/v1/refunds"))
+    try:
+        refused(payments.operator("refund_order", {"orderId": order_id}), 503, "PAYMENT_PROVIDER_UNAVAILABLE")
+        # When the upkeep runs, Then it finishes nothing and moves no money
+        assert upkeep()["refundsFinished"] == 0
+        assert payments.order_status(order_id) is OrderStatus.REFUND_PENDING
+    finally:
+        payments.served.sandbox.faults.remove(fault.id)
+    # When it runs once the provider is back, Then the order is refunded, once
+    assert upkeep()["refundsFinished"] == 1
+    assert payments.order_status(order_id) is OrderStatus.REFUNDED
+    assert payments.refunds_of(intent_id) == 2400

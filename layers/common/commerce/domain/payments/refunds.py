@@ -46,6 +46,7 @@ from commerce.domain.payments.models import PaymentRecord, Refund, refund_idempo
 from commerce.domain.payments.ports import Checkouts, DomainEvents, PaymentProvider, PaymentRecords
 
 PAYMENT_REFUNDED = "PaymentRefunded"
+REFUNDS_FINISHED = "refundsFinished"  # the upkeep's repair kind (GET /admin/upkeep, ReconciliationRepairs)
 
 # Which statuses each operator action may refund from; anything else is 409 INVALID_TRANSITION.
 _REFUNDABLE: dict[OrderAction, frozenset[OrderStatus]] = {
