@@ -22,7 +22,7 @@ from commerce.domain.checkout.reconcile import close_abandoned_checkouts
 from commerce.domain.checkout.saga import Compensated, compensate_checkout
 from commerce.domain.operations.upkeep import UpkeepRun
 from commerce.domain.orders.models import order_clock
-from commerce.domain.payments.refunds import REFUNDS_FINISHED, MoneyBack, finish_pending_refunds
+from commerce.domain.payments.refunds import REFUNDS_FINISHED, REFUNDS_REJECTED, MoneyBack, finish_pending_refunds
 from commerce.observability import count_repairs, logger, tracer
 from commerce.settings import load_settings
 
@@ -84,7 +84,10 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         logger.warning(
             "pending refund left for the next run: the provider could not answer", extra={"order_id": order_id}
         )
+    for order_id in pending.rejected:
+        logger.error("pending refund refused by the provider: order REFUND_FAILED", extra={"order_id": order_id})
     repaired[REFUNDS_FINISHED] = len(pending.finished)
+    repaired[REFUNDS_REJECTED] = len(pending.rejected)
     count_repairs(repaired)
     runs.record(
         UpkeepRun(

@@ -14,6 +14,11 @@ POST   /_sandbox/webhooks/pause | /resume    hold or release every delivery
 GET    /_sandbox/webhooks/deliveries         every attempt, oldest first; filters ?event_id= ?event_type=
                                              ?object_id= (a payment intent) ?succeeded=true|false
 DELETE /_sandbox/webhooks/deliveries         empty the delivery log
+POST   /_sandbox/payment_intents/{id}/dispute the card holder disputes the intent's charge: refunds are refused
+                                             (Stripe's `charge_disputed`) → the charge
+POST   /_sandbox/refunds/{id}/fail           a succeeded refund fails later ({"failure_reason": ...}, optional):
+                                             its amount back on the charge, `charge.refund.updated`,
+                                             `refund.updated`, `refund.failed` sent → the refund
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from localcloud.payments.delivery import WebhookDispatcher
+from localcloud.payments.errors import ApiError
+from localcloud.payments.ledger import Ledger
 from localcloud.payments.switches import DeliverySettings, FaultInjector, FaultSpec, SandboxSwitches
 
 Handler = Callable[[Request, dict[str, str]], tuple[int, dict[str, Any]]]
@@ -38,9 +45,10 @@ class BadControlRequest(ValueError):
 
 
 class ControlApi:
-    def __init__(self, faults: FaultInjector, webhooks: WebhookDispatcher) -> None:
+    def __init__(self, faults: FaultInjector, webhooks: WebhookDispatcher, ledger: Ledger) -> None:
         self._faults = faults
         self._webhooks = webhooks
+        self._ledger = ledger
         handlers: dict[str, Handler] = {
             "GET /_sandbox/health": lambda _r, _a: (200, {"status": "ok"}),
             "GET /_sandbox/switches": lambda _r, _a: (200, self.switches()),
@@ -56,6 +64,8 @@ class ControlApi:
             "POST /_sandbox/webhooks/resume": lambda _r, _a: (200, self._webhooks.resume().to_json()),
             "GET /_sandbox/webhooks/deliveries": self._deliveries,
             "DELETE /_sandbox/webhooks/deliveries": self._clear_deliveries,
+            "POST /_sandbox/payment_intents/<intent_id>/dispute": self._dispute,
+            "POST /_sandbox/refunds/<refund_id>/fail": self._fail_refund,
         }
         self._handlers = handlers
         self._map = Map([Rule(key.split(" ", 1)[1], methods=[key.split(" ", 1)[0]], endpoint=key) for key in handlers])
@@ -107,6 +117,16 @@ class ControlApi:
             return 404, _error(f"no fault {args['fault_id']}")
         return 200, {"id": args["fault_id"], "deleted": True}
 
+    def _dispute(self, _request: Request, args: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        return _ledger_answer(lambda: self._ledger.dispute(args["intent_id"]))
+
+    def _fail_refund(self, request: Request, args: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        body = _body(request) if request.get_data() else {}
+        reason = body.get("failure_reason", "expired_or_canceled_card") if isinstance(body, dict) else None
+        if not isinstance(reason, str) or not reason:
+            raise BadControlRequest("failure_reason must be a non-empty string")
+        return _ledger_answer(lambda: self._ledger.fail_refund(args["refund_id"], reason))
+
     def _webhook_state(self) -> dict[str, Any]:
         return {**self._webhooks.settings.to_json(), "pending": self._webhooks.pending()}
 
@@ -140,6 +160,14 @@ def _parse(build: Callable[[], T]) -> T:
         return build()
     except ValueError as error:
         raise BadControlRequest(str(error)) from error
+
+
+def _ledger_answer(change: Callable[[], dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    """The changed object, or the ledger's refusal in Stripe's shape and status."""
+    try:
+        return 200, change()
+    except ApiError as error:
+        return error.status, error.body()
 
 
 def _body(request: Request) -> Any:

@@ -8,7 +8,8 @@ Switches (`DeliverySettings`) change what a receiver sees:
 - `paused`: nothing is sent until resumed; the queue keeps growing.
 - `duplicates`: every delivery is sent 1 + N times (same event, same id), as Stripe may do.
 - `out_of_order`: the events of one payment intent (its own and its charges' and refunds') are held until
-  the intent settles (`payment_intent.succeeded`, `.payment_failed`, `.canceled`, `charge.refunded`), then
+  the intent settles (`payment_intent.succeeded`, `.payment_failed`, `.canceled`, `charge.refunded`,
+  `refund.failed`), then
   sent newest first; turning the switch off sends whatever is still held, newest first.
 - `lost`: each delivery is, with this probability, never sent (a webhook lost for good).
 `counts()` says how many deliveries each switch changed (duplicated, lost, reordered).
@@ -38,7 +39,13 @@ from localcloud.payments.switches import DeliverySettings
 logger = logging.getLogger(__name__)
 
 SETTLING_EVENTS = frozenset(
-    {"payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled", "charge.refunded"}
+    {
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+        "charge.refunded",
+        "refund.failed",
+    }
 )
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 

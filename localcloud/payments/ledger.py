@@ -3,7 +3,11 @@
 Every operation validates its params as Stripe does, changes state under one lock and records the events
 that change causes (`payment_intent.created`, `charge.succeeded`, `payment_intent.succeeded`,
 `charge.failed`, `payment_intent.payment_failed`, `payment_intent.canceled`, `refund.created`,
-`charge.refunded`), handing each to the event sink (webhook delivery) in the order they happened.
+`charge.refunded`; and, when a test fails a refund, `charge.refund.updated`, `refund.updated`,
+`refund.failed`), handing each to the event sink (webhook delivery) in the order they happened.
+Two test switches act as the card networks would, later: `dispute` (the card holder disputed the charge, so
+refunds are refused with Stripe's `charge_disputed`) and `fail_refund` (a refund that succeeded fails, its
+amount back on the charge).
 Statuses follow Stripe's: requires_payment_method → (requires_confirmation →) succeeded | canceled, and a
 decline returns the intent to requires_payment_method.
 """
@@ -25,6 +29,7 @@ from localcloud.payments.errors import (
     resource_missing,
     unexpected_state,
 )
+from localcloud.payments.ids import new_id
 from localcloud.payments.intent_params import (
     CONFIRM_INTENT,
     CREATE_INTENT,
@@ -286,6 +291,10 @@ class Ledger:
             raise parameter_missing("payment_intent")
         with self._lock:
             charge = self._refundable_charge(intent_id, charge_id)
+            if charge["disputed"]:
+                raise invalid_request(
+                    f"Charge {charge['id']} has been charged back; cannot issue a refund.", code="charge_disputed"
+                )
             remaining = charge["amount_captured"] - charge["amount_refunded"]
             if remaining <= 0:
                 raise invalid_request(
@@ -336,6 +345,40 @@ class Ledger:
                 code="charge_not_refundable",
             )
         return self._charges[intent["latest_charge"]]
+
+    def dispute(self, intent_id: str) -> dict[str, Any]:
+        """Test switch: the card holder disputed the intent's charge; refunds of it are refused from now on."""
+        with self._lock:
+            intent = self._intent(intent_id)
+            charge = self._charges.get(str(intent.get("latest_charge")))
+            if charge is None or charge["status"] != "succeeded":
+                raise invalid_request(f"PaymentIntent {intent_id} has no successful charge to dispute.")
+            charge["disputed"] = True
+            return copy.deepcopy(charge)
+
+    def fail_refund(self, refund_id: str, failure_reason: str = "expired_or_canceled_card") -> dict[str, Any]:
+        """Test switch: a refund that succeeded fails (the card was closed, ...), as Stripe reports some days
+        later: its amount goes back on the charge, and `charge.refund.updated`, `refund.updated` and
+        `refund.failed` are sent. Failing a failed refund again changes nothing and sends nothing."""
+        with self._lock:
+            refund = self._refunds.get(refund_id)
+            if refund is None:
+                raise resource_missing("refund", refund_id, param="refund")
+            if refund["status"] == "failed":
+                return copy.deepcopy(refund)
+            if refund["status"] != "succeeded":
+                raise invalid_request(f"Refund {refund_id} is {refund['status']}: only a succeeded refund can fail.")
+            charge = self._charges[refund["charge"]]
+            previous = {"status": refund["status"], "failure_reason": None}
+            refund["status"] = "failed"
+            refund["failure_reason"] = failure_reason
+            refund["failure_balance_transaction"] = new_id("txn")
+            charge["amount_refunded"] -= refund["amount"]
+            charge["refunded"] = False
+            ctx = RequestContext()
+            for event_type in ("charge.refund.updated", "refund.updated", "refund.failed"):
+                self._emit(event_type, refund, ctx, previous_attributes=previous)
+            return copy.deepcopy(refund)
 
     def refunds_of(self, intent_id: str) -> list[dict[str, Any]]:
         """Every refund of the intent's charges, oldest first (for tests: how many times was it refunded?)."""

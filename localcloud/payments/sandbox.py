@@ -69,7 +69,7 @@ class PaymentsSandbox:
         self._api = StripeApi(
             self.ledger, self.endpoints, self.idempotency, secret_key=secret_key, publishable_key=publishable_key
         )
-        self._control = ControlApi(self.faults, self.webhooks)
+        self._control = ControlApi(self.faults, self.webhooks, self.ledger)
         if webhook_url is not None:
             self.add_webhook_endpoint(webhook_url, secret=webhook_secret)
 

@@ -19,7 +19,7 @@ import stripe
 
 from commerce.adapters.payments import StripePayments
 from commerce.domain.money import Money
-from commerce.domain.payments.errors import PaymentProviderRejected, PaymentProviderUnavailable
+from commerce.domain.payments.errors import PaymentProviderRejected, PaymentProviderUnavailable, RefundRejected
 from commerce.domain.payments.models import IntentState
 from commerce.domain.payments.ports import PaymentProvider
 from localcloud.payments import FaultSpec
@@ -175,10 +175,13 @@ def test_a_paid_intent_is_refunded_once_per_key_and_then_found_refunded(provider
 
 
 def test_an_unpaid_intent_cannot_be_refunded(provider: Provider) -> None:
-    # Given an unpaid intent, When it is refunded, Then the provider refuses (not worth retrying)
+    # Given an unpaid intent, When it is refunded, Then the provider refuses the refund itself (not worth
+    # retrying), with Stripe's reason
     intent = provider.port.create_intent(Money(500, "EUR"), {}, _key())
-    with pytest.raises(PaymentProviderRejected):
+    with pytest.raises(RefundRejected) as refused:
         provider.port.refund(intent.intent_id, {}, _key())
+    assert isinstance(refused.value, PaymentProviderRejected)
+    assert refused.value.reason == "charge_not_refundable"
 
 
 def test_a_provider_that_is_down_is_unavailable_and_the_same_key_works_once_it_recovers(provider: Provider) -> None:

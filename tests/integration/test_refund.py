@@ -276,3 +276,44 @@ def test_the_upkeep_leaves_a_pending_refund_while_the_provider_is_down(
     assert upkeep()["refundsFinished"] == 1
     assert payments.order_status(order_id) is OrderStatus.REFUNDED
     assert payments.refunds_of(intent_id) == 2400
+
+
+@pytest.mark.parametrize("function", ["refund_order", "cancel_order"])
+def test_a_refund_the_provider_refuses_is_409_and_leaves_the_order_refund_failed(
+    payments: Payments, function: str
+) -> None:
+    # Given a paid order whose charge the card holder disputed at the provider
+    order_id, intent_id, sku = paid_order(payments)
+    payments.served.sandbox.ledger.dispute(intent_id)
+    # When an operator refunds (or cancels) it, Then 409 REFUND_REJECTED naming the provider's refusal
+    answer = payments.operator(function, {"orderId": order_id})
+    refused(answer, 409, "REFUND_REJECTED")
+    assert "charged back" in answer.body["detail"]
+    # And the order is REFUND_FAILED in the database, its history holding the provider's reason
+    assert payments.order_status(order_id) is OrderStatus.REFUND_FAILED
+    order = payments.orders.get(order_id)
+    assert order is not None
+    event = order.events[-1]
+    assert (event.type, event.from_status, event.detail["reason"]) == (
+        "RefundFailed",
+        OrderStatus.REFUND_PENDING,
+        "charge_disputed",
+    )
+    # And no money moved, no stock moved; asking again is 409 INVALID_TRANSITION and asks the provider nothing
+    assert payments.refunds_of(intent_id) == 0
+    assert payments.stock(sku).on_hand == 8
+    refused(payments.operator("refund_order", {"orderId": order_id}), 409, "INVALID_TRANSITION")
+    assert payments.served.sandbox.ledger.refunds_of(intent_id) == []
+
+
+def test_a_payment_already_refunded_at_the_provider_counts_as_the_refund(payments: Payments) -> None:
+    # Given a paid order whose payment was refunded at the provider already, under another key (its dashboard)
+    order_id, intent_id, sku = paid_order(payments)
+    payments.stripe.v1.refunds.create({"payment_intent": intent_id}, {"idempotency_key": "dashboard-1"})
+    # When an operator refunds it, Then 200 REFUNDED (the provider's "already refunded" is the refund), units back
+    answer = payments.operator("refund_order", {"orderId": order_id})
+    assert answer.status == 200, answer.body
+    assert answer.body["status"] == "REFUNDED"
+    assert answer.body["events"][-1]["detail"]["refundId"] is None
+    assert len(payments.served.sandbox.ledger.refunds_of(intent_id)) == 1
+    assert payments.stock(sku).on_hand == 10

@@ -20,8 +20,9 @@ from commerce.domain.orders.models import OrderAction, OrderStatus
 
 S, A = OrderStatus, OrderAction
 
-# shared/API.md, written out by hand so that a change to the table has to be a change to this too. The last
-# four are REFUND_PENDING's (openapi.yaml `OrderStatus`): refunds and cancels move the order before the provider.
+# shared/API.md, written out by hand so that a change to the table has to be a change to this too. Then four
+# of REFUND_PENDING's (openapi.yaml `OrderStatus`): refunds and cancels move the order before the provider; the
+# last three are REFUND_FAILED's: the provider refused the refund, or reported later that it failed.
 API_MD = {
     (S.PENDING_PAYMENT, A.PAY): S.PAID,
     (S.PENDING_PAYMENT, A.CANCEL): S.CANCELLED,
@@ -33,6 +34,9 @@ API_MD = {
     (S.FULFILLED, A.REQUEST_REFUND): S.REFUND_PENDING,
     (S.REFUND_PENDING, A.REFUND): S.REFUNDED,
     (S.REFUND_PENDING, A.CANCEL): S.CANCELLED,
+    (S.REFUND_PENDING, A.FAIL_REFUND): S.REFUND_FAILED,
+    (S.REFUNDED, A.FAIL_REFUND): S.REFUND_FAILED,
+    (S.CANCELLED, A.FAIL_REFUND): S.REFUND_FAILED,
 }
 
 
@@ -42,11 +46,12 @@ def test_transition_table_is_the_contracts() -> None:
     assert INITIAL_STATUS is S.PENDING_PAYMENT
 
 
-def test_final_statuses_have_no_way_out() -> None:
-    # Given CANCELLED and REFUNDED, Then no action leaves them
-    assert {S.CANCELLED, S.REFUNDED} == FINAL_STATUSES
-    for status in FINAL_STATUSES:
-        assert actions_from(status) == frozenset()
+def test_final_statuses_have_no_way_out_but_the_providers_failed_refund() -> None:
+    # Given CANCELLED, REFUNDED and REFUND_FAILED, Then no operator action leaves them: only the provider's
+    # report that the refund failed leaves the first two, and nothing leaves REFUND_FAILED
+    assert {S.CANCELLED, S.REFUNDED, S.REFUND_FAILED} == FINAL_STATUSES
+    assert actions_from(S.CANCELLED) == actions_from(S.REFUNDED) == {A.FAIL_REFUND}
+    assert actions_from(S.REFUND_FAILED) == frozenset()
 
 
 @pytest.mark.parametrize(("status", "action"), list(itertools.product(OrderStatus, OrderAction)))

@@ -11,7 +11,7 @@ import pytest
 from commerce.domain.orders.errors import InvalidTransition
 from commerce.domain.orders.models import OrderAction, OrderStatus
 from commerce.domain.orders.service import apply_action, fulfill_order, get_order
-from commerce.domain.payments.errors import PaymentProviderUnavailable
+from commerce.domain.payments.errors import PaymentProviderUnavailable, RefundRejected
 from commerce.domain.payments.models import Refund
 from commerce.domain.payments.refunds import (
     MoneyBack,
@@ -230,3 +230,61 @@ def test_a_paid_order_without_a_recorded_payment_is_refused(shop: Shop) -> None:
     with pytest.raises(InvalidTransition):
         cancel_order(money_back(shop), order_id, actor="op")
     assert get_order(shop.orders, order_id).status is OrderStatus.PAID
+
+
+@pytest.mark.parametrize("action", [refund_order, cancel_order])
+def test_a_refund_the_provider_refuses_leaves_the_order_refund_failed_with_its_reason(
+    shop: Shop, action: object
+) -> None:
+    # Given a paid order whose charge the provider will not refund (disputed)
+    order_id, intent_id = paid_order(shop)
+    shop.provider.failures.append(RefundRejected("The charge is disputed", reason="charge_disputed"))
+    # When an operator refunds (or cancels) it, Then the refusal surfaces (409 REFUND_REJECTED)
+    with pytest.raises(RefundRejected) as refused:
+        action(money_back(shop), order_id, actor="operator:op-1")  # type: ignore[operator]
+    assert refused.value.code.value == "REFUND_REJECTED"
+    assert refused.value.code.status == 409
+    # And the order is REFUND_FAILED, its history saying who asked, what the provider answered and why
+    order = get_order(shop.orders, order_id)
+    assert order.status is OrderStatus.REFUND_FAILED
+    event = order.events[-1]
+    assert (event.type, event.from_status, event.actor) == ("RefundFailed", OrderStatus.REFUND_PENDING, "operator:op-1")
+    assert (event.detail["intentId"], event.detail["reason"], event.detail["stage"]) == (
+        intent_id,
+        "charge_disputed",
+        "refused",
+    )
+    # And no money moved, no unit came back
+    assert shop.provider.refunded() == []
+    assert shop.stock("CUP-1") == (8, 0)
+    # When the operator tries again, Then 409 INVALID_TRANSITION: nothing leaves REFUND_FAILED, nothing is asked
+    calls = len(shop.provider.calls)
+    with pytest.raises(InvalidTransition):
+        refund_order(money_back(shop), order_id, actor="op")
+    assert len(shop.provider.calls) == calls
+
+
+def test_a_charge_already_refunded_at_the_provider_counts_as_the_refund(shop: Shop) -> None:
+    # Given a paid order whose payment was refunded at the provider already (another key: say, from its dashboard)
+    order_id, intent_id = paid_order(shop)
+    shop.provider.refund(intent_id, {}, "dashboard-refund")
+    # When an operator refunds it, Then it is REFUNDED (the provider's "already refunded" is the refund), units back
+    refunded = refund_order(money_back(shop), order_id, actor="op")
+    assert refunded.status is OrderStatus.REFUNDED
+    assert refunded.events[-1].detail["refundId"] is None
+    assert shop.provider.refunded() == [intent_id]
+    assert shop.stock("CUP-1") == (10, 0)
+
+
+def test_the_upkeep_records_a_pending_refund_the_provider_refuses(shop: Shop) -> None:
+    # Given an order left REFUND_PENDING by an outage, whose charge is then disputed
+    order_id, _ = paid_order(shop)
+    shop.provider.failures.append(PaymentProviderUnavailable("503"))
+    with pytest.raises(PaymentProviderUnavailable):
+        refund_order(money_back(shop), order_id, actor="op")
+    shop.provider.failures.append(RefundRejected("The charge is disputed", reason="charge_disputed"))
+    # When the upkeep runs, Then it reports the order rejected, now REFUND_FAILED; the next run finds nothing
+    assert finish_pending_refunds(money_back(shop), limit=10) == PendingRefunds((), (), (order_id,))
+    assert get_order(shop.orders, order_id).status is OrderStatus.REFUND_FAILED
+    assert finish_pending_refunds(money_back(shop), limit=10) == PendingRefunds((), ())
+    assert shop.provider.refunded() == []

@@ -3,7 +3,7 @@
 import { get, post } from "../api.js";
 import { confirmAction, facts, h, instant, money, notice, problemBox, render, status, table, when } from "../ui.js";
 
-const STATUSES = ["", "PENDING_PAYMENT", "PAID", "PARTIALLY_FULFILLED", "FULFILLED", "REFUND_PENDING", "PARTIALLY_REFUNDED", "CANCELLED", "REFUNDED"];
+const STATUSES = ["", "PENDING_PAYMENT", "PAID", "PARTIALLY_FULFILLED", "FULFILLED", "REFUND_PENDING", "PARTIALLY_REFUNDED", "CANCELLED", "REFUNDED", "REFUND_FAILED"];
 const ACTIONS = [
   { name: "fulfill", label: "Fulfil", question: "Mark this order as fulfilled (shipped)?" },
   { name: "cancel", label: "Cancel", question: "Cancel this order? A paid order is refunded and its stock returned." },

@@ -13,7 +13,7 @@ from typing import Any
 from commerce.domain.inventory.errors import StockInconsistent
 from commerce.domain.inventory.models import ReservationLine
 from commerce.domain.money import Money
-from commerce.domain.payments.errors import PaymentProviderRejected
+from commerce.domain.payments.errors import PaymentProviderRejected, RefundRejected
 from commerce.domain.payments.models import IntentState, PaymentIntent, PaymentOutcome, PaymentRecord, Refund
 from tests.support.fakes.inventory import InMemoryStockLedger
 
@@ -119,7 +119,7 @@ class InMemoryPaymentProvider:
             def refund() -> Refund:
                 intent = self.intents[intent_id]
                 if intent.status != "succeeded":
-                    raise PaymentProviderRejected(f"{intent_id} has no successful charge to refund")
+                    raise RefundRejected(f"{intent_id} has no successful charge to refund", "charge_not_refundable")
                 if intent.refunded:
                     return Refund(None, intent_id)
                 intent.refunded = True

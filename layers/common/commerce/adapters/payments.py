@@ -5,7 +5,9 @@ webhook verification.
 Errors are translated here, at the boundary:
 - unreachable, timed out, 5xx, 429, or an idempotency key still in use -> PaymentProviderUnavailable
   (the same request, with the same idempotency key, may be sent again: the workflow retries it with backoff);
-- anything else Stripe refuses -> PaymentProviderRejected (sending it again will not help).
+- anything else Stripe refuses -> PaymentProviderRejected (sending it again will not help); a refund Stripe
+  refuses for the payment's sake (4xx invalid request or card error: disputed, not refundable, ...) ->
+  RefundRejected with Stripe's code, except `charge_already_refunded`, which is the refund done before.
 The secret key is read from Secrets Manager once per container; an authentication error reads it once more
 (operators put the real key into `PaymentsApiKeySecret` after the first deploy) before giving up.
 """
@@ -21,7 +23,12 @@ from pydantic import Field
 
 from commerce.adapters import secrets
 from commerce.domain.money import Money
-from commerce.domain.payments.errors import BadSignature, PaymentProviderRejected, PaymentProviderUnavailable
+from commerce.domain.payments.errors import (
+    BadSignature,
+    PaymentProviderRejected,
+    PaymentProviderUnavailable,
+    RefundRejected,
+)
 from commerce.domain.payments.models import IntentState, PaymentEvent, PaymentIntent, Refund
 from commerce.settings import FunctionSettings
 
@@ -114,6 +121,7 @@ class StripePayments:
         except PaymentProviderRejected as refused:
             if _stripe_code(refused) == _ALREADY_REFUNDED:
                 return Refund(refund_id=None, intent_id=intent_id)
+            _raise_if_refused_for_the_payment(refused)
             raise
         return Refund(refund_id=refund.id, intent_id=intent_id)
 
@@ -177,6 +185,18 @@ def _stripe_code(refused: PaymentProviderRejected) -> str | None:
     cause = refused.__cause__
     code = getattr(cause, "code", None)
     return code if isinstance(code, str) else None
+
+
+def _raise_if_refused_for_the_payment(refused: PaymentProviderRejected) -> None:
+    """RefundRejected when Stripe refused a refund because of the payment itself (an invalid request about it,
+    or a card error), not because of our key or our use of idempotency keys."""
+    import stripe
+
+    cause = refused.__cause__
+    if not isinstance(cause, stripe.InvalidRequestError | stripe.CardError):
+        return
+    reason = _stripe_code(refused) or "refused"
+    raise RefundRejected(f"The payment provider refused the refund: {_describe(cause)}", reason=reason) from cause
 
 
 def _describe(error: stripe.StripeError) -> str:

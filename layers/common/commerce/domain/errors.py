@@ -38,6 +38,7 @@ class ErrorCode(Enum):
     BUSY = "BUSY"
     DATABASE_RESUMING = "DATABASE_RESUMING"
     PAYMENT_PROVIDER_UNAVAILABLE = "PAYMENT_PROVIDER_UNAVAILABLE"
+    REFUND_REJECTED = "REFUND_REJECTED"
     INTERNAL = "INTERNAL"
 
     @property
@@ -69,6 +70,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.CHECKOUT_IN_PROGRESS: 409,
     ErrorCode.INVALID_TRANSITION: 409,
     ErrorCode.REQUEST_IN_PROGRESS: 409,
+    ErrorCode.REFUND_REJECTED: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.CART_LIMIT: 422,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
@@ -104,6 +106,7 @@ _TITLE: dict[ErrorCode, str] = {
     ErrorCode.BUSY: "Too busy, retry later",
     ErrorCode.DATABASE_RESUMING: "The database is resuming, retry later",
     ErrorCode.PAYMENT_PROVIDER_UNAVAILABLE: "The payment provider is unavailable, retry later",
+    ErrorCode.REFUND_REJECTED: "The payment provider refused the refund",
     ErrorCode.INTERNAL: "Internal error",
 }
 

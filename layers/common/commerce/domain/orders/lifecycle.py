@@ -5,13 +5,18 @@
     PAID --cancel (refunds)--> CANCELLED
     PAID or FULFILLED --request-refund--> REFUND_PENDING --refund--> REFUNDED
                                           REFUND_PENDING --cancel--> CANCELLED
+    REFUND_PENDING, REFUNDED or CANCELLED --fail-refund--> REFUND_FAILED
 
 Operators' refunds and cancels of paid orders take the REFUND_PENDING path: the order moves before the
 provider is asked, and the provider's answer moves it on (commerce.domain.payments.refunds). The direct
 edges remain for callers that hold the provider's answer already.
 
-CANCELLED and REFUNDED are final. Anything not in the table is 409 INVALID_TRANSITION. The database
-holds the same table (order_status_transitions, db/migrations/0001_orders.sql and 0002_refund_pending.sql)
+`fail-refund` is the provider's word, never an operator's: it refused the refund (REFUND_PENDING), or the
+refund it had accepted failed later (REFUNDED, or CANCELLED with a refund), so the money did not go back.
+
+CANCELLED, REFUNDED and REFUND_FAILED are final: no operator action leaves them (only `fail-refund` leaves
+the first two). Anything not in the table is 409 INVALID_TRANSITION. The database holds the same table
+(order_status_transitions, db/migrations/0001_orders.sql, 0002_refund_pending.sql, 0003_refund_failed.sql)
 and refuses any other status change; a test keeps the two equal.
 """
 
@@ -38,11 +43,14 @@ TRANSITIONS: Mapping[tuple[OrderStatus, OrderAction], OrderStatus] = MappingProx
         (_S.FULFILLED, _A.REQUEST_REFUND): _S.REFUND_PENDING,
         (_S.REFUND_PENDING, _A.REFUND): _S.REFUNDED,
         (_S.REFUND_PENDING, _A.CANCEL): _S.CANCELLED,
+        (_S.REFUND_PENDING, _A.FAIL_REFUND): _S.REFUND_FAILED,
+        (_S.REFUNDED, _A.FAIL_REFUND): _S.REFUND_FAILED,
+        (_S.CANCELLED, _A.FAIL_REFUND): _S.REFUND_FAILED,
     }
 )
 
 INITIAL_STATUS = OrderStatus.PENDING_PAYMENT
-FINAL_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.REFUNDED})
+FINAL_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.REFUND_FAILED})
 
 
 def next_status(order_id: str, current: OrderStatus, action: OrderAction) -> OrderStatus:

@@ -16,9 +16,13 @@ from commerce.domain.money import Money
 
 
 class OrderStatus(StrEnum):
-    """Where an order is in its life (shared/API.md). CANCELLED and REFUNDED are final.
+    """Where an order is in its life (shared/API.md). CANCELLED, REFUNDED and REFUND_FAILED are final: no
+    operator action leaves them.
 
     REFUND_PENDING: a refund or cancel was decided and the provider's answer is not recorded yet.
+    REFUND_FAILED: the provider refused the refund, or reported later that it failed (the order's history
+    holds its reason); the money did not go back, and an operator settles it with the customer. Only this
+    report of the provider moves a REFUNDED or CANCELLED order on.
     """
 
     PENDING_PAYMENT = "PENDING_PAYMENT"
@@ -27,6 +31,7 @@ class OrderStatus(StrEnum):
     REFUND_PENDING = "REFUND_PENDING"
     CANCELLED = "CANCELLED"
     REFUNDED = "REFUNDED"
+    REFUND_FAILED = "REFUND_FAILED"
 
 
 class OrderAction(StrEnum):
@@ -37,6 +42,7 @@ class OrderAction(StrEnum):
     CANCEL = "cancel"
     REFUND = "refund"
     REQUEST_REFUND = "request-refund"  # the first half of a refund or of cancelling a paid order
+    FAIL_REFUND = "fail-refund"  # the provider refused the refund or reported it failed: the money did not go back
 
 
 # Event types of the history. The creation is not an action: it enters PENDING_PAYMENT from nothing.
@@ -48,6 +54,7 @@ EVENT_TYPES: Mapping[OrderAction, str] = MappingProxyType(
         OrderAction.CANCEL: "OrderCancelled",
         OrderAction.REFUND: "OrderRefunded",
         OrderAction.REQUEST_REFUND: "RefundRequested",
+        OrderAction.FAIL_REFUND: "RefundFailed",
     }
 )
 

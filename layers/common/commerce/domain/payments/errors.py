@@ -26,6 +26,18 @@ class PaymentProviderRejected(CommerceError):
     code = ErrorCode.INTERNAL
 
 
+class RefundRejected(PaymentProviderRejected):
+    """The provider refused to refund this payment (its charge is disputed, not refundable, ...): asking again
+    will not change its mind. `reason` is the provider's code for it. Over HTTP: 409 REFUND_REJECTED, the
+    order then REFUND_FAILED with the reason in its history."""
+
+    code = ErrorCode.REFUND_REJECTED
+
+    def __init__(self, detail: str, reason: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
 class BadSignature(CommerceError):
     """A webhook whose `Stripe-Signature` does not verify (or whose signed payload is not an event)."""
 

@@ -15,6 +15,12 @@ Dying, or the provider being down, between the move and the answer leaves the or
 next refund or cancel of it, or `finish_pending_refunds` (upkeep, bounded), asks the provider again with
 the same key and finishes it.
 
+A provider that refuses the refund (RefundRejected: the charge is disputed, or cannot be refunded) moves the
+order REFUND_PENDING -> REFUND_FAILED with a `RefundFailed` event holding its reason, for an operator to
+settle; the caller gets the refusal (409 REFUND_REJECTED). A charge already refunded in full is a refund done
+before: the order moves on as if this call had made it. A refund the provider accepted and that fails later
+(its webhook) is `record_failed_refund`'s.
+
 An order that has not shipped (PAID) also gets its units back on the shelf (on-hand stock). That happens
 at most once per payment (the payment record carries the marker, written in the same transaction as the
 counters), after the order transition that decided it: the transition's event says `restock: true`.
@@ -25,6 +31,7 @@ being final by then) finishes the restock first.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 
 from commerce.domain.clock import Clock
@@ -41,12 +48,15 @@ from commerce.domain.orders.models import (
 )
 from commerce.domain.orders.ports import OrderRepository
 from commerce.domain.orders.service import MAX_TRANSITION_ATTEMPTS, apply_action, cancel_unpaid_order, get_order
-from commerce.domain.payments.errors import PaymentProviderUnavailable
+from commerce.domain.payments.errors import PaymentProviderUnavailable, RefundRejected
 from commerce.domain.payments.models import PaymentRecord, Refund, refund_idempotency_key
 from commerce.domain.payments.ports import Checkouts, DomainEvents, PaymentProvider, PaymentRecords
 
 PAYMENT_REFUNDED = "PaymentRefunded"
-REFUNDS_FINISHED = "refundsFinished"  # the upkeep's repair kind (GET /admin/upkeep, ReconciliationRepairs)
+# The upkeep's repair kinds (GET /admin/upkeep, metric ReconciliationRepairs): pending refunds it finished, and
+# those the provider refused, now REFUND_FAILED for an operator to settle.
+REFUNDS_FINISHED = "refundsFinished"
+REFUNDS_REJECTED = "refundsRejected"
 
 # Which statuses each operator action may refund from; anything else is 409 INVALID_TRANSITION.
 _REFUNDABLE: dict[OrderAction, frozenset[OrderStatus]] = {
@@ -124,11 +134,26 @@ def _finish_pending(deps: MoneyBack, order: Order, actor: str) -> Order:
     leaves the order REFUND_PENDING for a later call or the upkeep (same idempotency key: one refund)."""
     request = _pending_request(order)
     intent_id = str(request.detail["intentId"])
-    refund = deps.provider().refund(
-        intent_id,
-        {"checkout_id": order.checkout_id, "order_id": order.order_id},
-        refund_idempotency_key(order.order_id),
-    )
+    try:
+        refund = deps.provider().refund(
+            intent_id,
+            {"checkout_id": order.checkout_id, "order_id": order.order_id},
+            refund_idempotency_key(order.order_id),
+        )
+    except RefundRejected as rejected:
+        why = {"intentId": intent_id, "reason": rejected.reason, "message": rejected.detail, "stage": "refused"}
+        # InvalidTransition: another caller recorded the provider's answer first; the refusal stands for this one.
+        with suppress(InvalidTransition):
+            apply_action(
+                deps.orders,
+                order.order_id,
+                OrderAction.FAIL_REFUND,
+                actor,
+                detail=why,
+                clock=deps.clock,
+                only_from=frozenset({OrderStatus.REFUND_PENDING}),
+            )
+        raise
     restock = request.detail.get("restock") is True
     detail = {**refund.to_json(), "amount": request.detail.get("amount"), "restock": restock}
     action = _requested_action(order)
@@ -156,6 +181,7 @@ class PendingRefunds:
 
     finished: tuple[str, ...]  # order ids now REFUNDED or CANCELLED
     unavailable: tuple[str, ...]  # order ids left REFUND_PENDING: the provider could not answer; next run
+    rejected: tuple[str, ...] = ()  # order ids now REFUND_FAILED: the provider refused; an operator settles them
 
 
 def finish_pending_refunds(deps: MoneyBack, limit: int = 25, actor: str = "upkeep") -> PendingRefunds:
@@ -164,6 +190,7 @@ def finish_pending_refunds(deps: MoneyBack, limit: int = 25, actor: str = "upkee
     requests: every refund of an order carries the same idempotency key and every move is guarded."""
     finished: list[str] = []
     unavailable: list[str] = []
+    rejected: list[str] = []
     page = deps.orders.find(OrderFilters(status=OrderStatus.REFUND_PENDING), None, limit, None)
     for order in page.orders:
         try:
@@ -171,8 +198,11 @@ def finish_pending_refunds(deps: MoneyBack, limit: int = 25, actor: str = "upkee
         except PaymentProviderUnavailable:
             unavailable.append(order.order_id)
             continue
+        except RefundRejected:
+            rejected.append(order.order_id)
+            continue
         finished.append(order.order_id)
-    return PendingRefunds(finished=tuple(finished), unavailable=tuple(unavailable))
+    return PendingRefunds(finished=tuple(finished), unavailable=tuple(unavailable), rejected=tuple(rejected))
 
 
 def _pending_request(order: Order) -> OrderEvent:
