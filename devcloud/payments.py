@@ -22,7 +22,13 @@ from localcloud.payments.component import PaymentsService
 PAYMENTS_URL_PARAMETER = "PaymentsApiUrl"
 PAYMENTS_API_KEY_SECRET = "PaymentsApiKeySecret"  # noqa: S105 - a logical id, not a secret
 PAYMENTS_WEBHOOK_SECRET = "PaymentsWebhookSecret"  # noqa: S105 - a logical id, not a secret
-PAYMENTS_WEBHOOK_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled")
+PAYMENTS_WEBHOOK_EVENTS = (
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "refund.failed",  # a refund that fails later: its order becomes REFUND_FAILED
+    "charge.refund.updated",
+)
 
 
 class PaymentsApiUrlParameter:

@@ -12,6 +12,8 @@ from pydantic import Field
 from commerce.adapters.dynamodb.checkouts import DynamoDbCheckouts
 from commerce.adapters.dynamodb.payments import DynamoDbPaymentRecords, DynamoDbWebhookLog
 from commerce.adapters.events import EventBridgeEvents
+from commerce.adapters.orders_db.orders import order_repository
+from commerce.adapters.orders_db.settings import OrdersDbSettings
 from commerce.adapters.payments import PaymentsSettings, StripePayments, verified_event
 from commerce.adapters.secrets import secret_string
 from commerce.adapters.workflows import StepFunctionsTaskTokens
@@ -22,13 +24,14 @@ from commerce.observability import count, logger, metrics, refusals_counted, tra
 from commerce.settings import load_settings
 
 
-class Settings(PaymentsSettings):
+class Settings(PaymentsSettings, OrdersDbSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
     payments_webhook_secret_arn: str = Field(alias="PAYMENTS_WEBHOOK_SECRET_ARN", min_length=1)
 
 
 settings = load_settings(Settings)
+app = create_app()
 deps = WebhookDeps(
     checkouts=DynamoDbCheckouts(settings.table_name),
     records=DynamoDbPaymentRecords(settings.table_name),
@@ -36,8 +39,8 @@ deps = WebhookDeps(
     provider=StripePayments.from_settings(settings, network_retries=2),
     events=EventBridgeEvents(settings.event_bus_name, source="commerce.payments"),
     log=DynamoDbWebhookLog(settings.table_name),
+    orders=lambda: order_repository(settings, app.lambda_context),  # refund failures move their order
 )
-app = create_app()
 
 
 @app.post("/webhooks/payments/stripe")

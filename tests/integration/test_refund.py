@@ -4,6 +4,7 @@ back only when nothing shipped, and every refusal answers problem+json and chang
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -317,3 +318,48 @@ def test_a_payment_already_refunded_at_the_provider_counts_as_the_refund(payment
     assert answer.body["events"][-1]["detail"]["refundId"] is None
     assert len(payments.served.sandbox.ledger.refunds_of(intent_id)) == 1
     assert payments.stock(sku).on_hand == 10
+
+
+def test_a_refund_that_fails_later_at_the_provider_moves_the_order_to_refund_failed_once(payments: Payments) -> None:
+    # Given a refunded order (its units back on the shelf)
+    order_id, intent_id, sku = paid_order(payments)
+    answer = payments.operator("refund_order", {"orderId": order_id})
+    assert answer.status == 200, answer.body
+    refund_id = answer.body["events"][-1]["detail"]["refundId"]
+    # When the refund fails later at the provider (the card was closed), which sends its two signed events
+    payments.served.sandbox.ledger.fail_refund(refund_id, "expired_or_canceled_card")
+    _, updated, failed = payments.deliveries(intent_id, 3)
+    assert (json.loads(updated.body)["type"], json.loads(failed.body)["type"]) == (
+        "charge.refund.updated",
+        "refund.failed",
+    )
+    # And the webhook receives them newest first, each twice
+    answers = [payments.deliver(received) for received in (failed, updated, failed, updated)]
+    # Then each is 200 and the order left REFUNDED for REFUND_FAILED once, with the provider's reason
+    assert [a.status for a in answers] == [200, 200, 200, 200]
+    order = payments.orders.get(order_id)
+    assert order is not None
+    assert order.status is OrderStatus.REFUND_FAILED
+    assert [e.type for e in order.events].count("RefundFailed") == 1
+    event = order.events[-1]
+    assert (event.from_status, event.detail["refundId"], event.detail["reason"]) == (
+        OrderStatus.REFUNDED,
+        refund_id,
+        "expired_or_canceled_card",
+    )
+    # And the money is back on the charge at the provider; the stock is as the refund left it
+    assert payments.refunds_of(intent_id) == 0
+    assert payments.stock(sku).on_hand == 10
+    # And an operator's refund now is 409: nothing leaves REFUND_FAILED
+    refused(payments.operator("refund_order", {"orderId": order_id}), 409, "INVALID_TRANSITION")
+
+
+def test_a_refund_failure_with_a_bad_signature_changes_nothing(payments: Payments) -> None:
+    # Given a refunded order whose refund failed at the provider
+    order_id, intent_id, _ = paid_order(payments)
+    refund_id = payments.operator("refund_order", {"orderId": order_id}).body["events"][-1]["detail"]["refundId"]
+    payments.served.sandbox.ledger.fail_refund(refund_id)
+    *_, failed = payments.deliveries(intent_id, 3)
+    # When its event arrives with a signature that does not verify, Then 400 BAD_SIGNATURE and it stays REFUNDED
+    refused(payments.webhook(failed.body, "t=1,v1=0000"), 400, "BAD_SIGNATURE")
+    assert payments.order_status(order_id) is OrderStatus.REFUNDED

@@ -51,7 +51,13 @@ FUNCTIONS = (
     "cancel_order",
     "admin_get_checkout",
 )
-WEBHOOK_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled")
+WEBHOOK_EVENTS = (
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "refund.failed",
+    "charge.refund.updated",
+)
 ADDRESS = ShippingAddress(name="Ada Lovelace", line1="12 Analytical St", city="London", postal_code="N1", country="GB")
 OPERATOR = {"sub": "op-7d8e9f10", "cognito:groups": "[admin]", "token_use": "access", "username": "operator"}
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:checkout-test"

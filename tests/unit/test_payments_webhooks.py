@@ -4,13 +4,18 @@ events for intents that are not ours, and a handler that fails midway."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from commerce.domain.checkout.models import CheckoutStatus
+from commerce.domain.orders.errors import InvalidTransition
+from commerce.domain.orders.models import OrderStatus
+from commerce.domain.orders.service import get_order
 from commerce.domain.payments.errors import PaymentProviderUnavailable
 from commerce.domain.payments.models import PAYMENT_DECLINED_ERROR, PaymentEvent, PaymentOutcome
+from commerce.domain.payments.refunds import MoneyBack, PendingRefunds, finish_pending_refunds, refund_order
 from commerce.domain.payments.webhooks import WebhookDeps, WebhookResult, handle_payment_event
 from tests.support.fakes.payments import InMemoryWebhookLog
 from tests.unit.test_checkout_saga import Shop
@@ -22,7 +27,9 @@ class Webhooks:
     def __init__(self, shop: Shop) -> None:
         self.shop = shop
         self.log = InMemoryWebhookLog()
-        self.deps = WebhookDeps(shop.checkouts, shop.records, shop.tasks, shop.provider, shop.events, self.log)
+        self.deps = WebhookDeps(
+            shop.checkouts, shop.records, shop.tasks, shop.provider, shop.events, self.log, lambda: shop.orders
+        )
 
     def send(self, event: PaymentEvent) -> WebhookResult:
         return handle_payment_event(self.deps, event)
@@ -244,3 +251,93 @@ def test_a_stripe_event_is_read_from_its_payment_intent() -> None:
         is None
     )
     assert PaymentEvent.from_stripe({"id": "evt_3", "data": "nonsense"}).intent_id is None
+
+
+def refunded_order(shop: Shop) -> tuple[str, str, str, str]:
+    """A paid order an operator refunded: (checkout id, order id, intent id, refund id)."""
+    checkout = shop.checkout()
+    shop.request(checkout.checkout_id)
+    intent_id = shop.paid(checkout.checkout_id)
+    shop.complete(checkout.checkout_id)
+    money_back = MoneyBack(shop.orders, shop.checkouts, lambda: shop.provider, shop.records)
+    refunded = refund_order(money_back, checkout.order_id, actor="operator:op-1")
+    return checkout.checkout_id, checkout.order_id, intent_id, str(refunded.events[-1].detail["refundId"])
+
+
+def refund_failed(kind: str, checkout_id: str, order_id: str, intent_id: str, refund_id: str) -> PaymentEvent:
+    return event(
+        kind,
+        intent_id,
+        checkout_id,
+        order_id,
+        refund_id=refund_id,
+        refund_status="failed",
+        failure_message="expired_or_canceled_card",
+    )
+
+
+def test_a_refund_that_fails_later_moves_its_order_to_refund_failed_once(shop: Shop, hooks: Webhooks) -> None:
+    # Given a refunded order, and the provider reporting later that the refund failed, with both of Stripe's
+    # events, each delivered twice, the legacy one first
+    checkout_id, order_id, intent_id, refund_id = refunded_order(shop)
+    updated = refund_failed("charge.refund.updated", checkout_id, order_id, intent_id, refund_id)
+    failed = refund_failed("refund.failed", checkout_id, order_id, intent_id, refund_id)
+    results = [hooks.send(e) for e in (updated, failed, updated, failed)]
+    # Then the order left REFUNDED for REFUND_FAILED once, with the provider's reason; the rest changed nothing
+    assert results == [
+        WebhookResult.REFUND_FAILED,
+        WebhookResult.REFUND_FAILED,
+        WebhookResult.DUPLICATE,
+        WebhookResult.DUPLICATE,
+    ]
+    order = get_order(shop.orders, order_id)
+    assert order.status is OrderStatus.REFUND_FAILED
+    assert [e.type for e in order.events].count("RefundFailed") == 1
+    last = order.events[-1]
+    assert (last.from_status, last.actor) == (OrderStatus.REFUNDED, "payments")
+    assert dict(last.detail) == {
+        "intentId": intent_id,
+        "refundId": refund_id,
+        "reason": "expired_or_canceled_card",
+        "stage": "failed",
+    }
+
+
+def test_a_refund_failure_overtaking_the_refunds_answer_still_ends_refund_failed(shop: Shop, hooks: Webhooks) -> None:
+    # Given an order whose refund the provider accepted, but whose function stopped before recording the answer
+    checkout = shop.checkout()
+    shop.request(checkout.checkout_id)
+    intent_id = shop.paid(checkout.checkout_id)
+    shop.complete(checkout.checkout_id)
+    shop.provider.failures.append(PaymentProviderUnavailable("503"))
+    money_back = MoneyBack(shop.orders, shop.checkouts, lambda: shop.provider, shop.records)
+    with pytest.raises(PaymentProviderUnavailable):
+        refund_order(money_back, checkout.order_id, actor="op")
+    # When the refund's failure arrives while the order is still REFUND_PENDING
+    failed = refund_failed("refund.failed", checkout.checkout_id, checkout.order_id, intent_id, "re_x")
+    assert hooks.send(failed) is WebhookResult.REFUND_FAILED
+    # Then the order is REFUND_FAILED: the upkeep finds nothing to finish, a retried refund is 409, no unit is back
+    assert get_order(shop.orders, checkout.order_id).status is OrderStatus.REFUND_FAILED
+    assert finish_pending_refunds(money_back, limit=10) == PendingRefunds((), ())
+    with pytest.raises(InvalidTransition):
+        refund_order(money_back, checkout.order_id, actor="op")
+    assert get_order(shop.orders, checkout.order_id).status is OrderStatus.REFUND_FAILED
+    assert shop.stock("CUP-1") == (8, 0)
+
+
+@pytest.mark.parametrize("case", ["other-order", "other-intent", "other-refund", "not-failed"])
+def test_refund_events_that_are_not_a_failure_of_ours_change_nothing(shop: Shop, hooks: Webhooks, case: str) -> None:
+    # Given a refunded order
+    checkout_id, order_id, intent_id, refund_id = refunded_order(shop)
+    fields = {
+        "other-order": {"order_id": "00000000-0000-4000-8000-000000000000"},
+        "other-intent": {"intent_id": "pi_someone_else"},
+        "other-refund": {"refund_id": "re_another"},
+        "not-failed": {"refund_status": "succeeded"},
+    }[case]
+    base = refund_failed("refund.failed", checkout_id, order_id, intent_id, refund_id)
+    # When a refund event arrives that names another order, intent or refund, or a refund that did not fail
+    result = hooks.send(replace(base, **fields))
+    # Then it is ignored and the order stays REFUNDED
+    assert result is WebhookResult.IGNORED
+    assert get_order(shop.orders, order_id).status is OrderStatus.REFUNDED

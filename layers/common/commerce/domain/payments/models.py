@@ -38,9 +38,14 @@ class PaymentEventType(StrEnum):
     SUCCEEDED = "payment_intent.succeeded"
     FAILED = "payment_intent.payment_failed"
     CANCELED = "payment_intent.canceled"
+    # A refund the provider had accepted failed later (the card was closed, ...): Stripe sends both.
+    REFUND_FAILED = "refund.failed"
+    REFUND_UPDATED = "charge.refund.updated"
 
 
 HANDLED_EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in PaymentEventType)
+REFUND_EVENT_TYPES = frozenset({PaymentEventType.REFUND_FAILED, PaymentEventType.REFUND_UPDATED})
+REFUND_STATUS_FAILED = "failed"
 
 # The error name a declined payment fails the waiting workflow task with (the state machine catches it).
 PAYMENT_DECLINED_ERROR = PaymentDeclined.__name__
@@ -97,7 +102,9 @@ class PaymentRecord:
 @dataclass(frozen=True)
 class PaymentEvent:
     """The parts of a provider event this backend reads. `checkout_id` and `order_id` come from the intent's
-    metadata, which the workflow set when it created the intent."""
+    metadata, which the workflow set when it created the intent (or the refund's, set by whoever refunded).
+    For a refund's event, `intent_id` is the refunded intent, `refund_id` and `refund_status` the refund's, and
+    `failure_message` its `failure_reason`."""
 
     event_id: str
     type: str
@@ -105,6 +112,8 @@ class PaymentEvent:
     checkout_id: str | None
     order_id: str | None
     failure_message: str | None = None
+    refund_id: str | None = None
+    refund_status: str | None = None
 
     @classmethod
     def from_stripe(cls, event: Mapping[str, Any]) -> PaymentEvent:
@@ -117,13 +126,16 @@ class PaymentEvent:
         error = obj.get("last_payment_error")
         message = error.get("message") if isinstance(error, Mapping) else None
         is_intent = obj.get("object") == "payment_intent"
+        is_refund = obj.get("object") == "refund"
         return cls(
             event_id=str(event.get("id") or ""),
             type=str(event.get("type") or ""),
-            intent_id=_text(obj.get("id")) if is_intent else None,
+            intent_id=_text(obj.get("id")) if is_intent else _text(obj.get("payment_intent")) if is_refund else None,
             checkout_id=_text(metadata.get("checkout_id")),
             order_id=_text(metadata.get("order_id")),
-            failure_message=_text(message),
+            failure_message=_text(obj.get("failure_reason")) if is_refund else _text(message),
+            refund_id=_text(obj.get("id")) if is_refund else None,
+            refund_status=_text(obj.get("status")) if is_refund else None,
         )
 
 

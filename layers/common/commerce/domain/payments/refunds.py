@@ -19,7 +19,8 @@ A provider that refuses the refund (RefundRejected: the charge is disputed, or c
 order REFUND_PENDING -> REFUND_FAILED with a `RefundFailed` event holding its reason, for an operator to
 settle; the caller gets the refusal (409 REFUND_REJECTED). A charge already refunded in full is a refund done
 before: the order moves on as if this call had made it. A refund the provider accepted and that fails later
-(its webhook) is `record_failed_refund`'s.
+(its `refund.failed` / `charge.refund.updated` webhook) moves the order, REFUNDED or CANCELLED by then (or
+still REFUND_PENDING, when the webhook overtook the answer), to REFUND_FAILED: `record_failed_refund`.
 
 An order that has not shipped (PAID) also gets its units back on the shelf (on-hand stock). That happens
 at most once per payment (the payment record carries the marker, written in the same transaction as the
@@ -44,12 +45,13 @@ from commerce.domain.orders.models import (
     OrderEvent,
     OrderFilters,
     OrderStatus,
+    canonical_order_id,
     order_clock,
 )
 from commerce.domain.orders.ports import OrderRepository
 from commerce.domain.orders.service import MAX_TRANSITION_ATTEMPTS, apply_action, cancel_unpaid_order, get_order
 from commerce.domain.payments.errors import PaymentProviderUnavailable, RefundRejected
-from commerce.domain.payments.models import PaymentRecord, Refund, refund_idempotency_key
+from commerce.domain.payments.models import PaymentEvent, PaymentRecord, Refund, refund_idempotency_key
 from commerce.domain.payments.ports import Checkouts, DomainEvents, PaymentProvider, PaymentRecords
 
 PAYMENT_REFUNDED = "PaymentRefunded"
@@ -203,6 +205,47 @@ def finish_pending_refunds(deps: MoneyBack, limit: int = 25, actor: str = "upkee
             continue
         finished.append(order.order_id)
     return PendingRefunds(finished=tuple(finished), unavailable=tuple(unavailable), rejected=tuple(rejected))
+
+
+# Where a refund that failed later can find its order: refunded, cancelled (a paid order's cancel, or a checkout
+# that failed and whose late payment was refunded), or still waiting for the provider's first answer.
+_REFUND_CAN_FAIL_FROM = frozenset({OrderStatus.REFUNDED, OrderStatus.CANCELLED, OrderStatus.REFUND_PENDING})
+
+
+def record_failed_refund(
+    orders: OrderRepository, checkouts: Checkouts, event: PaymentEvent, actor: str = "payments"
+) -> Order | None:
+    """A refund the provider accepted failed later: its order moves to REFUND_FAILED with a `RefundFailed` event
+    (the provider's `failure_reason`, the refund and intent ids), for an operator to settle. Idempotent: an
+    order already REFUND_FAILED is returned as it is (Stripe sends two events per failure, and may repeat
+    them). None when the refund is none of ours: no order in its metadata, the order's payment is another
+    intent, or the order recorded another refund."""
+    order_id = canonical_order_id(event.order_id or "")
+    order = orders.get(order_id) if order_id else None
+    if order is None or event.intent_id is None:
+        return None
+    checkout = checkouts.get(order.checkout_id)
+    if checkout is None or checkout.payment is None or checkout.payment.intent_id != event.intent_id:
+        return None
+    recorded = [e.detail["refundId"] for e in order.events if isinstance(e.detail.get("refundId"), str)]
+    if recorded and event.refund_id not in recorded:
+        return None
+    if order.status is OrderStatus.REFUND_FAILED:
+        return order
+    detail = {
+        "intentId": event.intent_id,
+        "refundId": event.refund_id,
+        "reason": event.failure_message or "unknown",
+        "stage": "failed",
+    }
+    try:
+        return apply_action(
+            orders, order.order_id, OrderAction.FAIL_REFUND, actor, detail=detail, only_from=_REFUND_CAN_FAIL_FROM
+        )
+    except InvalidTransition:
+        # PAID or FULFILLED: this order's money never went back by a refund we asked for; or REFUND_FAILED by
+        # a concurrent delivery of the same failure. Either way there is nothing to move.
+        return get_order(orders, order.order_id)
 
 
 def _pending_request(order: Order) -> OrderEvent:

@@ -11,17 +11,25 @@
 - `payment_intent.payment_failed` decides DECLINED, if nothing was decided before, and fails the waiting
   task (error `PaymentDeclined`). A failure that arrives after a success changes nothing.
 - `payment_intent.canceled` is acknowledged: cancelling is something this backend does itself.
+- `refund.failed`, and `charge.refund.updated` whose refund's status is `failed`: a refund the provider had
+  accepted failed later; its order (from the refund's metadata, checked against the checkout's intent) moves
+  to REFUND_FAILED with the provider's reason (commerce.domain.payments.refunds.record_failed_refund). Both
+  events of one failure, duplicates and any order of arrival end in the same single RefundFailed event.
 - Any other type, and intents that belong to no checkout of ours, are acknowledged and ignored.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from commerce.domain.orders.ports import OrderRepository
 from commerce.domain.payments.models import (
     HANDLED_EVENT_TYPES,
     PAYMENT_DECLINED_ERROR,
+    REFUND_EVENT_TYPES,
+    REFUND_STATUS_FAILED,
     PaymentEvent,
     PaymentEventType,
     PaymentOutcome,
@@ -35,7 +43,7 @@ from commerce.domain.payments.ports import (
     TaskTokens,
     WebhookLog,
 )
-from commerce.domain.payments.refunds import refund_unused_payment
+from commerce.domain.payments.refunds import record_failed_refund, refund_unused_payment
 
 DECLINED_MESSAGE = "The payment was declined."
 
@@ -47,6 +55,7 @@ class WebhookResult(StrEnum):
     FORWARDED = "FORWARDED"  # the waiting workflow task was told
     RECORDED = "RECORDED"  # the outcome is decided; the workflow acts on it at its next step
     REFUNDED = "REFUNDED"  # money the checkout will never use went back
+    REFUND_FAILED = "REFUND_FAILED"  # a refund failed at the provider: its order is REFUND_FAILED
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class WebhookDeps:
     provider: PaymentProvider
     events: DomainEvents
     log: WebhookLog
+    orders: Callable[[], OrderRepository]  # built per invocation (its retry budget is the invocation's time left)
 
 
 def handle_payment_event(deps: WebhookDeps, event: PaymentEvent) -> WebhookResult:
@@ -72,6 +82,8 @@ def handle_payment_event(deps: WebhookDeps, event: PaymentEvent) -> WebhookResul
 def _apply(deps: WebhookDeps, event: PaymentEvent) -> WebhookResult:
     if event.type == PaymentEventType.CANCELED:
         return WebhookResult.ACKNOWLEDGED
+    if event.type in REFUND_EVENT_TYPES:
+        return _refund_event(deps, event)
     record = _record_of(deps, event)
     if record is None:
         return WebhookResult.IGNORED
@@ -101,6 +113,13 @@ def _failed(deps: WebhookDeps, record: PaymentRecord, event: PaymentEvent) -> We
     if deps.tasks.fail(decided.task_token, PAYMENT_DECLINED_ERROR, cause):
         return WebhookResult.FORWARDED
     return WebhookResult.RECORDED
+
+
+def _refund_event(deps: WebhookDeps, event: PaymentEvent) -> WebhookResult:
+    if event.refund_status != REFUND_STATUS_FAILED:
+        return WebhookResult.IGNORED  # a refund's other updates (pending, succeeded) change nothing here
+    order = record_failed_refund(deps.orders(), deps.checkouts, event)
+    return WebhookResult.IGNORED if order is None else WebhookResult.REFUND_FAILED
 
 
 def _record_of(deps: WebhookDeps, event: PaymentEvent) -> PaymentRecord | None:
