@@ -74,6 +74,7 @@ def test_a_paid_checkout_whose_execution_was_aborted_is_refunded_once_and_closed
         "abandonedCheckoutsClosed": 0,
         "abandonedCheckoutsRefunded": 1,
         "refundsFinished": 0,
+        "refundsRejected": 0,
         "left": 0,
         "failed": 0,
     }
@@ -86,6 +87,7 @@ def test_a_paid_checkout_whose_execution_was_aborted_is_refunded_once_and_closed
         "abandonedCheckoutsClosed": 0,
         "abandonedCheckoutsRefunded": 0,
         "refundsFinished": 0,
+        "refundsRejected": 0,
         "left": 0,
         "failed": 0,
     }
@@ -107,6 +109,7 @@ def test_a_checkout_whose_execution_still_runs_is_left_to_its_saga(
         "abandonedCheckoutsClosed": 0,
         "abandonedCheckoutsRefunded": 0,
         "refundsFinished": 0,
+        "refundsRejected": 0,
         "left": 1,
         "failed": 0,
     }
