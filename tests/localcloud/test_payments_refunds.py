@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import requests
 import stripe
 
 from tests.support.payments import Served, replayed, served_sandbox, stripe_client
@@ -135,3 +136,48 @@ def test_refund_records_refund_and_charge_events(client: stripe.StripeClient) ->
     assert refunded[0].data.object["amount_refunded"] == 700
     assert refunded[0].to_dict()["data"]["previous_attributes"]["amount_refunded"] == 0
     assert client.v1.events.retrieve(created[0].id).data.object["amount"] == 700
+
+
+def test_a_disputed_charge_cannot_be_refunded(served: Served, client: stripe.StripeClient) -> None:
+    # Given a paid intent whose charge the card holder disputes (the control endpoint)
+    intent = _paid_intent(client, 1500)
+    answer = requests.post(f"{served.url}/_sandbox/payment_intents/{intent.id}/dispute", timeout=10)
+    assert answer.status_code == 200
+    assert answer.json()["disputed"] is True
+    # When it is refunded, Then Stripe's invalid-request error with the code charge_disputed; nothing refunded
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.refunds.create({"payment_intent": intent.id})
+    assert (refused.value.http_status, refused.value.code) == (400, "charge_disputed")
+    assert client.v1.charges.retrieve(str(intent.latest_charge)).amount_refunded == 0
+
+
+def test_a_refund_that_fails_later_puts_the_amount_back_and_sends_its_events(
+    served: Served, client: stripe.StripeClient
+) -> None:
+    # Given a refunded intent
+    intent = _paid_intent(client, 2000)
+    refund = client.v1.refunds.create({"payment_intent": intent.id, "metadata": {"order_id": "ord-1"}})
+    # When the refund fails later (the control endpoint), twice
+    url = f"{served.url}/_sandbox/refunds/{refund.id}/fail"
+    first = requests.post(url, json={"failure_reason": "lost_or_stolen_card"}, timeout=10)
+    again = requests.post(url, timeout=10)
+    # Then the refund is failed with its reason, its amount back on the charge
+    assert first.status_code == again.status_code == 200
+    assert (first.json()["status"], first.json()["failure_reason"]) == ("failed", "lost_or_stolen_card")
+    assert client.v1.refunds.retrieve(refund.id).status == "failed"
+    charge = client.v1.charges.retrieve(str(intent.latest_charge))
+    assert (charge.amount_refunded, charge.refunded) == (0, False)
+    # And Stripe's three events were recorded once, each with the refund (its metadata and payment intent)
+    events = [e.to_dict() for e in client.v1.events.list({"limit": 100}).data]
+    about = [e for e in events if e["data"]["object"]["id"] == refund.id]
+    failures = [e for e in about if e["type"] in ("charge.refund.updated", "refund.updated", "refund.failed")]
+    assert sorted(e["type"] for e in failures) == ["charge.refund.updated", "refund.failed", "refund.updated"]
+    for failure in failures:
+        assert failure["data"]["object"]["payment_intent"] == intent.id
+        assert failure["data"]["object"]["metadata"] == {"order_id": "ord-1"}
+
+
+def test_failing_an_unknown_refund_is_a_404(served: Served) -> None:
+    answer = requests.post(f"{served.url}/_sandbox/refunds/re_missing/fail", timeout=10)
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "resource_missing"
