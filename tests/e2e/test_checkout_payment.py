@@ -381,3 +381,43 @@ def test_a_provider_outage_on_refund_and_cancel_is_503_and_changes_nothing(
     assert (answer.status_code, answer.json()["status"]) == (200, "REFUNDED"), answer.text
     assert refunded_amount(api, intent_id) == 3000
     assert stock(api, sku)["onHand"] == 5
+
+
+def test_a_refund_the_provider_refuses_is_409_and_the_order_refund_failed(api: Api, shopper: Shopper) -> None:
+    # Given a paid order whose charge the card holder disputed
+    checkout, sku = paid(api, shopper)
+    order_id, intent_id = checkout["orderId"], checkout["payment"]["intentId"]
+    sandbox(api, "POST", f"/_sandbox/payment_intents/{intent_id}/dispute")
+    # When an operator refunds it, Then 409 REFUND_REJECTED; the order is REFUND_FAILED with the provider's reason
+    answer = api.call("POST", f"/admin/orders/{order_id}/refund", headers=api.operator())
+    assert (answer.status_code, answer.json()["code"]) == (409, "REFUND_REJECTED"), answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    order = api.call("GET", f"/admin/orders/{order_id}", headers=api.operator()).json()
+    assert order["status"] == "REFUND_FAILED"
+    assert (order["events"][-1]["type"], order["events"][-1]["detail"]["reason"]) == ("RefundFailed", "charge_disputed")
+    # And no money moved and the units are still sold
+    assert refunded_amount(api, intent_id) == 0
+    assert stock(api, sku)["onHand"] == 3
+
+
+def test_a_refund_that_fails_later_reaches_the_order_through_the_webhook(api: Api, shopper: Shopper) -> None:
+    # Given a refunded order
+    checkout, _ = paid(api, shopper)
+    order_id = checkout["orderId"]
+    answer = api.call("POST", f"/admin/orders/{order_id}/refund", headers=api.operator())
+    assert answer.status_code == 200, answer.text
+    refund_id = answer.json()["events"][-1]["detail"]["refundId"]
+    # When the refund fails later at the provider, which signs and delivers its webhooks to the API
+    sandbox(api, "POST", f"/_sandbox/refunds/{refund_id}/fail", json={"failure_reason": "lost_or_stolen_card"})
+
+    # Then the order becomes REFUND_FAILED, once, with the provider's reason
+    def failed() -> dict[str, Any] | None:
+        order: dict[str, Any] = api.call("GET", f"/admin/orders/{order_id}", headers=api.operator()).json()
+        return order if order["status"] == "REFUND_FAILED" else None
+
+    order = wait_until(failed, f"order {order_id} to be REFUND_FAILED", deadline=SETTLE_SECONDS)
+    assert [e["type"] for e in order["events"]].count("RefundFailed") == 1
+    assert order["events"][-1]["detail"]["reason"] == "lost_or_stolen_card"
+    # And the operators' filter finds it
+    listed = api.call("GET", "/admin/orders?status=REFUND_FAILED", headers=api.operator()).json()
+    assert order_id in [item["orderId"] for item in listed["items"]]
