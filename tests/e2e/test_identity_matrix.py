@@ -27,11 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import yaml
 
 from tests.e2e.conftest import Api
-from tests.support.waiting import wait_until
+from tests.support.shopping import CHECKOUT_BODY, add_line, check_out, pay
 
 pytestmark = pytest.mark.e2e
 
@@ -39,8 +38,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text())
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 IDENTITIES = ("anonymous", "another guest", "another customer")
-ADDRESS = {"name": "Vera Victim", "line1": "1 Private Rd", "city": "Leeds", "postalCode": "LS1", "country": "GB"}
-SETTLE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -187,50 +184,20 @@ def expected(operation: dict[str, Any], identity: str) -> Expected:
 # ---------------------------------------------------------------------------------------------- the victim
 
 
-def _wait_for_checkout(api: Api, headers: dict[str, str], checkout_id: str, *statuses: str) -> dict[str, Any]:
-    def reached() -> dict[str, Any] | None:
-        checkout = dict(api.call("GET", f"/checkouts/{checkout_id}", headers=headers).json())
-        return checkout if checkout["status"] in statuses else None
-
-    found: dict[str, Any] = wait_until(reached, f"checkout {checkout_id} in {statuses}", deadline=SETTLE_SECONDS)
-    return found
-
-
-def _check_out(api: Api, headers: dict[str, str], body: dict[str, Any], key: str) -> dict[str, Any]:
-    accepted = api.call("POST", "/checkouts", json=body, headers={**headers, "Idempotency-Key": key})
-    assert accepted.status_code == 202, accepted.text
-    return _wait_for_checkout(api, headers, accepted.json()["checkoutId"], "AWAITING_PAYMENT")
-
-
-def _add(api: Api, headers: dict[str, str], sku: str, quantity: int) -> dict[str, Any]:
-    added = api.call("POST", "/cart/lines", json={"sku": sku, "quantity": quantity}, headers=headers)
-    assert added.status_code == 200, added.text
-    return dict(added.json())
-
-
 @pytest.fixture(scope="module")
 def victim(api: Api) -> Victim:
     """The demo customer, signed in on a session of hers: a paid order, an open checkout and a cart line."""
     headers = {"X-Session-Token": api.new_session(), **api.customer()}
     product = api.create_product(on_hand=20)
     sku = product["sku"]
-    body = {"email": "vera@example.com", "shippingAddress": ADDRESS}
     # A paid order: checked out, paid in her browser, completed by the provider's webhook
-    _add(api, headers, sku, 1)
-    paid = _check_out(api, headers, body, str(uuid.uuid4()))
-    payment = paid["payment"]
-    confirmed = requests.post(
-        f"{api.cloud.outputs['PaymentsApiUrl']}/v1/payment_intents/{payment['intentId']}/confirm",
-        data={"payment_method": "pm_card_visa", "client_secret": payment["clientSecret"]},
-        timeout=30,
-    )
-    assert confirmed.status_code == 200, confirmed.text
-    _wait_for_checkout(api, headers, paid["checkoutId"], "COMPLETED")
+    add_line(api, headers, sku, 1)
+    paid = pay(api, headers, check_out(api, headers))
     # An open checkout waiting for payment, and then a line in her cart again
-    _add(api, headers, sku, 2)
+    add_line(api, headers, sku, 2)
     key = str(uuid.uuid4())
-    open_checkout = _check_out(api, headers, body, key)
-    cart = _add(api, headers, sku, 1)
+    open_checkout = check_out(api, headers, key)
+    cart = add_line(api, headers, sku, 1)
     return Victim(
         headers=headers,
         product_id=product["productId"],
@@ -240,7 +207,7 @@ def victim(api: Api) -> Victim:
         paid_order_id=paid["orderId"],
         open_checkout=open_checkout,
         idempotency_key=key,
-        checkout_body=body,
+        checkout_body=CHECKOUT_BODY,
     )
 
 

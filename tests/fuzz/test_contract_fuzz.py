@@ -31,7 +31,9 @@ import pytest
 import requests
 import yaml
 
+from tests.e2e.conftest import Api
 from tests.support.local_cloud import ROOT, RunningCloud, run_local_cloud
+from tests.support.shopping import add_line, check_out, pay
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fuzz]
 
@@ -56,6 +58,18 @@ class FuzzCounts:
 def cloud() -> Iterator[RunningCloud]:
     """A local cloud of its own, with the demo data: the fuzzer's writes reach no other test's objects."""
     yield from run_local_cloud()
+
+
+def seed_orders(cloud: RunningCloud) -> None:
+    """The demo customer's paid order and open checkout, so that the listings the stateful phase starts from
+    lead it (openapi.yaml's links) to real orders and checkouts to read, fulfil, cancel and refund."""
+    api = Api(cloud)
+    headers = {"X-Session-Token": api.new_session(), **api.customer()}
+    sku = api.create_product(on_hand=50)["sku"]
+    add_line(api, headers, sku, 1)
+    pay(api, headers, check_out(api, headers))
+    add_line(api, headers, sku, 1)
+    check_out(api, headers)
 
 
 def identities(cloud: RunningCloud) -> dict[str, str]:
@@ -83,7 +97,8 @@ def counts(report_dir: Path) -> FuzzCounts:
 def test_every_operation_keeps_the_contract_under_fuzzing(
     cloud: RunningCloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given the local cloud, its three identities and openapi.yaml
+    # Given the local cloud with a paid order and an open checkout, its three identities and openapi.yaml
+    seed_orders(cloud)
     report_dir = tmp_path / "report"
     command = [
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "run", str(ROOT / "openapi.yaml"),
