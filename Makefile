@@ -13,7 +13,7 @@ NAME ?= operator
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= $(REGION)
 
-.PHONY: help install run test test-fast lint format package deploy bench lock clean token
+.PHONY: help install run test test-fast lint format package deploy bench lock clean token fuzz
 
 help:  ## this list
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,10 @@ test: install  ## the whole suite: unit, integration, local cloud and end-to-end
 
 test-fast: install  ## unit tests only
 	$(BIN)/python -m pytest tests/unit $(ARGS)
+
+fuzz: install  ## contract fuzzing of openapi.yaml against a local cloud, longer than CI's (FUZZ_MAX_EXAMPLES=50)
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-50} FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} \
+		$(BIN)/python -m pytest tests/fuzz -n 0 --timeout=3600 -p no:cacheprovider $(ARGS)
 
 lint: install  ## ruff, mypy, cfn-lint and sam validate: no findings allowed
 	$(BIN)/ruff check .

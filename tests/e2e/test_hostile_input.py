@@ -850,6 +850,8 @@ def hostile_datetimes() -> st.SearchStrategy[str]:
 
 def query_values(name: str, schema: dict[str, Any], world: World) -> st.SearchStrategy[str]:
     schema = resolve(schema)
+    # A filter that also takes a blank value (`anyOf: [X, BlankFilter]`) is attacked as X
+    schema = resolve(next((b for b in schema.get("anyOf", ()) if "BlankFilter" not in b.get("$ref", "")), schema))
     if name == "cursor":
         return st.one_of(forged_cursors(world), garbage_cursors(world))
     if schema.get("type") == "integer":

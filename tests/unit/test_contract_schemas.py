@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 ANNOTATIONS = ("title", "description", "examples")
 NULL = {"type": "null"}
+BLANK = {"$ref": "#/components/schemas/BlankFilter"}
 
 
 # ---------------------------------------------------------------------------------------------- the normaliser
@@ -58,10 +59,16 @@ def normalised(schema: Any, document: dict[str, Any], *, query: bool = False) ->
     - pydantic's optional field `anyOf: [X, {type: null}]` with `default: null` is X whose `type` also allows
       "null" (openapi.yaml writes `type: [string, "null"]`); in a query string, which cannot carry a null, the
       "null" is dropped instead;
+    - in a query string, a `BlankFilter` branch of an `anyOf` is dropped (see below);
     - `type: [one]` is `type: one`; `required` and type lists are compared as sets (sorted).
     Everything else (types, enums, bounds, patterns, formats, other defaults, additionalProperties) stays.
     """
     schema = resolve(schema, document)
+    if query and isinstance(schema, dict) and BLANK in schema.get("anyOf", []) and len(schema["anyOf"]) == 2:
+        # A filter model takes a blank value as absent (`_blank_is_absent`, a before-validator its JSON Schema
+        # cannot show); openapi.yaml says so with a BlankFilter branch. The fuzzer (tests/fuzz) checks it holds.
+        other = next(branch for branch in schema["anyOf"] if branch != BLANK)
+        schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **resolve(other, document)}
     if isinstance(schema, list):
         return [normalised(s, document, query=query) for s in schema]
     if not isinstance(schema, dict):
