@@ -13,6 +13,11 @@ process. Per function there is a pool of workers:
   ReservedFunctionConcurrentInvocationLimitExceeded), exactly as Lambda does. Without it, Lambda
   would scale to the account's 1,000; a laptop cannot, so the pool caps at `default_concurrency`
   workers and further synchronous invocations wait for one to be free (never throttled).
+- memory: at most `max_workers` workers live across all functions (by default scaled to the machine's
+  cores: a laptop runs only so many at once, and each warm worker holds tens of MiB of its own). A
+  function that needs a new worker when the budget is spent closes the least recently used idle worker
+  of any function, or waits for one to become idle; a worker that has run only once (migrations,
+  custom resources, a rarely used route) is closed after `one_shot_idle_seconds` instead of `idle_seconds`.
 - asynchronous (`Event`) invocations are queued, as Lambda queues them, and run when a worker is
   free; a function error is retried `MaximumRetryAttempts` times (default 2) after Lambda's delays
   (1 then 2 minutes, divided by the time scale), then goes to the OnFailure destination or the
@@ -43,6 +48,8 @@ from localcloud.usage import Usage
 
 DEFAULT_CONCURRENCY = 8
 DEFAULT_IDLE_SECONDS = 300.0
+DEFAULT_ONE_SHOT_IDLE_SECONDS = 30.0
+WORKERS_PER_CORE = 8
 INIT_TIMEOUT_SECONDS = 10.0
 MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD_BYTES = 1024 * 1024
@@ -125,10 +132,47 @@ def new_trace_id() -> str:
     return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
 
 
+def default_max_workers() -> int:
+    """The warm workers this machine holds across all functions: WORKERS_PER_CORE per core."""
+    return WORKERS_PER_CORE * (os.cpu_count() or 1)
+
+
+# ---------------------------------------------------------------------- workers of all functions
+class _WorkerBudget:
+    """Counts the live workers of every function against one limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.live = 0
+        self.condition = threading.Condition()
+
+    def try_take(self) -> bool:
+        with self.condition:
+            if self.live < self.limit:
+                self.live += 1
+                return True
+            return False
+
+    def give_back(self) -> None:
+        with self.condition:
+            self.live -= 1
+            self.condition.notify()
+
+    def wait_for_change(self, seconds: float) -> None:
+        """Until a worker is closed or becomes idle (`notify`), or `seconds` pass."""
+        with self.condition:
+            self.condition.wait(seconds)
+
+    def notify(self) -> None:
+        with self.condition:
+            self.condition.notify()
+
+
 # ---------------------------------------------------------------------- one function's workers
 class _Pool:
-    def __init__(self, fn: LambdaFunction, default_concurrency: int) -> None:
+    def __init__(self, fn: LambdaFunction, default_concurrency: int, budget: _WorkerBudget) -> None:
         self.fn = fn
+        self.budget = budget
         self.generation = 0
         self.limit = fn.reserved_concurrency if fn.reserved_concurrency is not None else default_concurrency
         self.reserved = fn.reserved_concurrency is not None
@@ -182,19 +226,40 @@ class _Pool:
             self.condition.notify()
         if worker is not None and not keep:
             self._discard(worker)
+        elif keep:
+            self.budget.notify()  # an idle worker is one a starved function may close to make room
 
     def _discard(self, worker: WorkerHandle) -> None:
         worker.close()
         with self.condition:
+            counted = worker in self.workers
             self.workers.discard(worker)
+        if counted:
+            self.budget.give_back()
 
-    def reap(self, older_than: float) -> int:
+    def oldest_idle_since(self) -> float | None:
         with self.condition:
-            expired = [w for w in self.idle if w.last_used <= older_than]
-            self.idle = [w for w in self.idle if w.last_used > older_than]
-        for worker in expired:
+            return self.idle[0].last_used if self.idle else None  # idle is in release order
+
+    def close_oldest_idle(self) -> bool:
+        with self.condition:
+            if not self.idle:
+                return False
+            worker = self.idle.pop(0)
+        self._discard(worker)
+        return True
+
+    def reap(self, older_than: float, one_shot_older_than: float) -> int:
+        def expired(worker: WorkerHandle) -> bool:
+            limit = one_shot_older_than if worker.invocations <= 1 else older_than
+            return worker.last_used <= limit
+
+        with self.condition:
+            closing = [w for w in self.idle if expired(w)]
+            self.idle = [w for w in self.idle if not expired(w)]
+        for worker in closing:
             self._discard(worker)
-        return len(expired)
+        return len(closing)
 
     def stop(self) -> list[WorkerHandle]:
         with self.condition:
@@ -218,6 +283,8 @@ class LambdaRuntime:
         region: str = "us-east-1",
         default_concurrency: int = DEFAULT_CONCURRENCY,
         idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        one_shot_idle_seconds: float = DEFAULT_ONE_SHOT_IDLE_SECONDS,
+        max_workers: int | None = None,
         async_retry_delays: tuple[float, ...] = ASYNC_RETRY_DELAYS_SECONDS,
         log_sink: LogSink = stderr_sink,
         usage: Usage | None = None,
@@ -227,6 +294,8 @@ class LambdaRuntime:
         self.usage = usage  # counts invocations and their duration, for the cost benchmark
         self.default_concurrency = default_concurrency
         self.idle_seconds = idle_seconds
+        self.one_shot_idle_seconds = min(one_shot_idle_seconds, idle_seconds)
+        self._budget = _WorkerBudget(default_max_workers() if max_workers is None else max_workers)
         self.async_retry_delays = async_retry_delays
         self._log_sink = log_sink
         self._functions: dict[str, LambdaFunction] = {}
@@ -314,7 +383,7 @@ class LambdaRuntime:
                 raise RuntimeStopped
             pool = self._pools.get(fn.logical_id)
             if pool is None:
-                pool = self._pools[fn.logical_id] = _Pool(fn, self.default_concurrency)
+                pool = self._pools[fn.logical_id] = _Pool(fn, self.default_concurrency, self._budget)
             return pool
 
     # ------------------------------------------------------------------ synchronous invocation
@@ -437,6 +506,7 @@ class LambdaRuntime:
             if killed:  # killed by the fault switches as it answered: its sandbox is dead all the same
                 return _error_result(request_id, "Runtime.ExitError", "Runtime exited without providing a reason")
             healthy = True
+            worker.invocations += 1
             if self.usage is not None:
                 self.usage.record_invocation(fn.logical_id, fn.memory_mb, (time.monotonic() - started) * 1000)
             if "error" in reply:
@@ -454,10 +524,15 @@ class LambdaRuntime:
             "handler": fn.handler,
         }
         init_timeout = max(INIT_TIMEOUT_SECONDS, float(fn.timeout_seconds))
+        self._make_room()
         try:
             pid, channel, log_fd = self._zygote.spawn(spec)
         except ZygoteStopped:
+            self._budget.give_back()
             raise RuntimeStopped from None
+        except BaseException:
+            self._budget.give_back()
+            raise
         worker = WorkerHandle(pid, channel, pool.generation)
         pool.adopt(worker)
         pump = threading.Thread(
@@ -481,6 +556,21 @@ class LambdaRuntime:
                 "errorMessage": "Runtime exited during init without providing a reason",
             }
         return worker
+
+    def _make_room(self) -> None:
+        """Take a place in the workers' budget: close the least recently used idle worker, or wait for one."""
+        while not self._budget.try_take():
+            if self._stopping.is_set():
+                raise RuntimeStopped
+            with self._lock:
+                pools = list(self._pools.values())
+            candidates = [(since, pool) for pool in pools if (since := pool.oldest_idle_since()) is not None]
+            if candidates:
+                min(candidates, key=lambda candidate: candidate[0])[1].close_oldest_idle()
+            else:
+                # Every worker is busy: the next one released or closed notifies; the timeout only
+                # bounds how long a stop of the runtime can go unnoticed.
+                self._budget.wait_for_change(0.5)
 
     def _pump_logs(self, function: str, fd: int) -> None:
         with open(fd, "rb") as stream:
@@ -655,13 +745,13 @@ class LambdaRuntime:
 
     # ------------------------------------------------------------------ idle workers
     def reap_idle(self, *, now: float | None = None) -> int:
-        """Close the workers idle for `idle_seconds` or more; how many were closed."""
-        older_than = (time.monotonic() if now is None else now) - self.idle_seconds
+        """Close the workers idle for `idle_seconds` or more (`one_shot_idle_seconds` if they ran once); how many."""
+        moment = time.monotonic() if now is None else now
         with self._lock:
             pools = list(self._pools.values())
-        return sum(pool.reap(older_than) for pool in pools)
+        return sum(pool.reap(moment - self.idle_seconds, moment - self.one_shot_idle_seconds) for pool in pools)
 
     def _reap_forever(self) -> None:
-        interval = max(min(self.idle_seconds / 2, 30.0), 0.05)
+        interval = max(min(self.one_shot_idle_seconds / 2, 30.0), 0.05)
         while not self._stopping.wait(interval):
             self.reap_idle()

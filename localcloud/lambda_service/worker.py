@@ -281,6 +281,7 @@ def _invoke(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------- the zygote
 # Service models every worker's clients would otherwise parse from botocore's JSON on their own: loaded
 # once into boto3's default session here, the parsed models are pages the forked workers share.
+_PRELOAD_KEY = "preload"  # no real key: the preloaded clients never send a request
 PRELOAD_SERVICE_MODELS = ("dynamodb", "sqs", "stepfunctions", "rds-data", "secretsmanager", "events", "cognito-idp")
 
 
@@ -300,6 +301,18 @@ def _preload() -> None:
             with contextlib.suppress(Exception):
                 session.get_service_model(service)
                 session.get_paginator_model(service)
+                # A client made and closed at once loads, into the session's caches, what every client of
+                # the service reads when it is made (endpoints, partitions, endpoint rules, retry and default
+                # configuration): ~1.5 MiB per service a worker would otherwise hold alone. Region, endpoint and
+                # keys are given so that nothing is looked up here (no credential chain, no instance metadata);
+                # the worker's clients still read its own environment.
+                session.create_client(
+                    service,
+                    region_name="us-east-1",
+                    endpoint_url="http://127.0.0.1:9",
+                    aws_access_key_id=_PRELOAD_KEY,
+                    aws_secret_access_key=_PRELOAD_KEY,
+                ).close()
 
 
 def zygote_main(control_fd: int, parent_pid: int) -> None:
@@ -368,6 +381,7 @@ class WorkerHandle:
         self.channel = channel
         self.generation = generation
         self.last_used = time.monotonic()
+        self.invocations = 0  # completed ones: a worker that ran once is reaped sooner
         self.init_error: dict[str, Any] | None = None
 
     def call(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:

@@ -18,9 +18,9 @@ import psutil
 import pytest
 
 from localcloud.cloud import LocalCloud
-from localcloud.lambda_service.runtime import FunctionError, FunctionThrottled
+from localcloud.lambda_service.runtime import FunctionError, FunctionThrottled, LambdaRuntime
 from localcloud.lambda_service.worker import Zygote, ZygoteStopped
-from localcloud.template import LocalCloudTemplateError
+from localcloud.template import LocalCloudTemplateError, load_app
 from tests.localcloud.conftest import LogLines, ThrowawayProject, unique_stack_name
 from tests.support.waiting import wait_until
 
@@ -459,3 +459,84 @@ def test_reset_empties_the_state_directory_before_starting(
     # Then the old state is gone and the new outputs are there
     assert not (state / "left-over").exists()
     assert cloud.outputs_path.exists()
+
+
+@pytest.fixture
+def budgeted_runtime(throwaway_project: ThrowawayProject) -> Iterator[LambdaRuntime]:
+    """A runtime of three small functions that may keep only 2 workers alive in all."""
+    pid_of = "import os\ndef handler(e, c):\n    return os.getpid()\n"
+    for name in ("First", "Second", "Third"):
+        throwaway_project.function(name, pid_of)
+    throwaway_project.write()
+    app = load_app(throwaway_project.root / "template.yaml", stack_name=unique_stack_name())
+    with LambdaRuntime(endpoint_url="http://127.0.0.1:9", max_workers=2, log_sink=LogLines()) as runtime:
+        for fn in app.functions.values():
+            runtime.register(fn)
+        yield runtime
+
+
+def test_a_new_worker_beyond_the_budget_closes_the_least_recently_used_idle_one(
+    budgeted_runtime: LambdaRuntime,
+) -> None:
+    # Given two warm workers, the budget's whole, First's used less recently than Second's
+    first = budgeted_runtime.invoke("First", {})
+    second = budgeted_runtime.invoke("Second", {})
+
+    # When a third function needs a worker
+    third = budgeted_runtime.invoke("Third", {})
+
+    # Then First's worker made room for it, and Second's is still warm
+    assert budgeted_runtime.worker_pids("First") == []
+    wait_until(_ended(first), "the least recently used worker to exit")
+    assert budgeted_runtime.worker_pids("Second") == [second]
+    assert budgeted_runtime.invoke("Second", {}) == second
+    assert budgeted_runtime.worker_pids("Third") == [third]
+
+
+def test_with_every_worker_busy_a_new_one_waits_for_room_instead_of_exceeding_the_budget(
+    throwaway_project: ThrowawayProject, tmp_path: Path
+) -> None:
+    # Given a runtime of at most 1 worker, busy with a held invocation of one function
+    throwaway_project.function("Pooled", GATE, timeout=60)
+    throwaway_project.function("Other", "import os\ndef handler(e, c):\n    return os.getpid()\n")
+    throwaway_project.write()
+    app = load_app(throwaway_project.root / "template.yaml", stack_name=unique_stack_name())
+    with LambdaRuntime(endpoint_url="http://127.0.0.1:9", max_workers=1, log_sink=LogLines()) as runtime:
+        for fn in app.functions.values():
+            runtime.register(fn)
+        gate_dir = tmp_path / "gate"
+        gate_dir.mkdir()
+        held = threading.Thread(target=runtime.invoke, args=("Pooled", {"dir": str(gate_dir)}))
+        held.start()
+        wait_until(lambda: (gate_dir / "inflight").is_dir() and len(os.listdir(gate_dir / "inflight")) == 1, "held")
+
+        # When another function is invoked
+        answers: list[int] = []
+        other = threading.Thread(target=lambda: answers.append(runtime.invoke("Other", {})))
+        other.start()
+
+        # Then it waits (one worker alive), and runs once the held invocation ends and its worker is closed
+        assert runtime.worker_pids("Other") == []
+        assert other.is_alive()
+        (gate_dir / "release").touch()
+        held.join(timeout=30)
+        other.join(timeout=30)
+        assert len(answers) == 1
+        assert runtime.worker_pids("Pooled") == []
+        assert runtime.worker_pids("Other") == answers
+
+
+def test_a_worker_that_ran_once_is_reaped_sooner_than_one_in_use(budgeted_runtime: LambdaRuntime) -> None:
+    # Given a worker that ran once and one that ran twice
+    once = budgeted_runtime.invoke("First", {})
+    twice = budgeted_runtime.invoke("Second", {})
+    budgeted_runtime.invoke("Second", {})
+
+    # When both have been idle longer than the one-shot period, but not the idle period
+    reaped = budgeted_runtime.reap_idle(now=time.monotonic() + budgeted_runtime.one_shot_idle_seconds + 1)
+
+    # Then only the one that ran once is closed
+    assert reaped == 1
+    assert budgeted_runtime.worker_pids("First") == []
+    wait_until(_ended(once), "the one-shot worker to exit")
+    assert budgeted_runtime.worker_pids("Second") == [twice]
