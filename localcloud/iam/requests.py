@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
 from localcloud.iam.evaluation import IamRequest
 from localcloud.iam.policies import PolicyBook
 from localcloud.usage import operation_of
@@ -174,9 +176,27 @@ def _sqs(call: Call) -> list[IamRequest]:
 
 def _states(call: Call) -> list[IamRequest]:
     # StartExecution and DescribeStateMachine name the state machine; DescribeExecution, StopExecution,
-    # GetExecutionHistory the execution. The task-token actions (SendTaskSuccess...) take no resource.
+    # GetExecutionHistory the execution. The task-token actions (SendTaskSuccess...) are authorised on the
+    # state machine whose execution issued the token (what SAM's StepFunctionsCallbackPolicy grants).
+    token = call.body.get("taskToken")
+    if token is not None:
+        state_machine = _state_machine_of_token(call, str(token))
+        if state_machine is None:  # no execution issued it: Step Functions itself answers (InvalidToken)
+            return []
+        return [IamRequest(f"states:{call.operation}", state_machine)]
     resource = call.body.get("stateMachineArn") or call.body.get("executionArn") or "*"
     return [IamRequest(f"states:{call.operation}", str(resource))]
+
+
+def _state_machine_of_token(call: Call, token: str) -> str | None:
+    """The ARN of the state machine whose execution holds the callback `token` (in moto's ASL executions)."""
+    backend = stepfunctions_parser_backends[call.account][call.region]
+    for state_machine in list(backend.state_machines):
+        for execution in list(state_machine.executions):
+            worker = getattr(execution, "exec_worker", None)
+            if worker is not None and worker.env.callback_pool_manager.get(token) is not None:
+                return str(state_machine.arn)
+    return None
 
 
 def _events(call: Call) -> list[IamRequest]:
