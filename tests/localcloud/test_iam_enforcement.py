@@ -14,6 +14,7 @@ import pytest
 
 from localcloud.cloud import LocalCloud
 from localcloud.iam.component import IamService
+from localcloud.stepfunctions.component import StepFunctionsService
 from tests.localcloud.conftest import ThrowawayProject
 
 pytestmark = pytest.mark.integration
@@ -159,3 +160,66 @@ def test_without_the_iam_room_every_call_is_allowed(
     cloud = start_local_cloud(project.root, services=[])
 
     assert call(cloud, "dynamodb", "delete_item", TableName=table(cloud), Key={"PK": {"S": "SKU#1"}}) == {"code": "OK"}
+
+
+def test_task_token_actions_are_authorised_on_the_state_machine_that_issued_the_token(
+    throwaway_project: ThrowawayProject, start_local_cloud: Callable[..., LocalCloud]
+) -> None:
+    throwaway_project.resource("Tokens", "AWS::SQS::Queue")
+    throwaway_project.resource(
+        "Machine",
+        "AWS::Serverless::StateMachine",
+        {
+            "Name": "waits-for-a-token",
+            "Definition": {
+                "StartAt": "Wait",
+                "States": {
+                    "Wait": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                        "Parameters": {"QueueUrl": {"Ref": "Tokens"}, "MessageBody.$": "$$.Task.Token"},
+                        "End": True,
+                    }
+                },
+            },
+            "Policies": [{"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["Tokens", "QueueName"]}}}],
+        },
+    )
+    throwaway_project.function(
+        "Answerer", CALLER, Policies=[{"StepFunctionsCallbackPolicy": {"StateMachineName": "waits-for-a-token"}}]
+    )
+    throwaway_project.function(
+        "Stranger",
+        CALLER,
+        Policies=[
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["states:SendTaskSuccess"],
+                        "Resource": "arn:aws:states:us-east-1:123456789012:stateMachine:another-machine",
+                    }
+                ]
+            }
+        ],
+    )
+    throwaway_project.write()
+    cloud = start_local_cloud(throwaway_project.root, services=[IamService(), StepFunctionsService()])
+    sfn, sqs = cloud.client("stepfunctions"), cloud.client("sqs")
+    execution = sfn.start_execution(stateMachineArn=cloud.app.physical_ids["Machine"])["executionArn"]
+    token = sqs.receive_message(QueueUrl=cloud.app.physical_ids["Tokens"], WaitTimeSeconds=10)["Messages"][0]["Body"]
+
+    def answer(function: str) -> dict[str, Any]:
+        event = {
+            "service": "stepfunctions",
+            "operation": "send_task_success",
+            "params": {"taskToken": token, "output": "{}"},
+        }
+        result: dict[str, Any] = cloud.invoke(function, event)
+        return result
+
+    denied = answer("Stranger")
+    assert (denied["code"], denied["status"]) == ("AccessDeniedException", 400)
+    assert "on resource: arn:aws:states:us-east-1:123456789012:stateMachine:waits-for-a-token" in denied["message"]
+    assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    assert answer("Answerer") == {"code": "OK"}
