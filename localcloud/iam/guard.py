@@ -25,7 +25,13 @@ class IamGuard:
             return None
         documents = self.book.documents(principal)
         account = principal.role_arn.split(":")[4] if principal.role_arn.count(":") >= 5 else ""
-        for request in iam_requests(service, environ, account=account, book=self.book):
+        try:
+            requests = iam_requests(service, environ, account=account, book=self.book)
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError):
+            # A malformed request (no table name, a queue URL that is none): the service refuses it itself
+            # (ValidationException...), as AWS would whatever the policies say.
+            return None
+        for request in requests:
             decision = evaluate(request, documents)
             if decision is not Decision.ALLOWED:
                 message = denial_message(principal.arn, request, explicit=decision is Decision.EXPLICIT_DENY)
