@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
         "--parameter", action="append", default=[], metavar="NAME=VALUE", help="template parameter override"
     )
     run.add_argument("--no-seed", action="store_true", help="no demo data (what the project's extension seeds)")
+    run.add_argument(
+        "--no-iam", action="store_true", help="allow every AWS call of the functions (default: LOCALCLOUD_IAM, else on)"
+    )
 
     add_token_command(commands)
     add_faults_command(commands)
@@ -143,7 +146,7 @@ def _run(args: argparse.Namespace, parameters: dict[str, str], extension: Extens
         reset=args.reset,
         stack_name=extension.stack_name,
         parameter_overrides=parameters,
-        services=[*default_services(), *extension.services()],
+        services=[*default_services(iam=False if args.no_iam else None), *extension.services()],
         glue=extension.glue(demo_data=not args.no_seed),
     )
     try:

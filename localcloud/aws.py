@@ -8,12 +8,22 @@ developer's own AWS configuration says.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
 LOCAL_ACCESS_KEY = "localcloud"  # also the secret key: the edge accepts any signature
+
+
+def function_access_key(function_arn: str) -> str:
+    """The access key a function's code signs with (like the role session's key Lambda hands a function).
+
+    The edge accepts any signature, so the key only says who calls: `localcloud.iam` maps it to the
+    function's role and its policies. Derived from the ARN, so the runtime and the IAM room agree on it.
+    """
+    return "ASIA" + hashlib.sha256(function_arn.encode()).hexdigest()[:16].upper()
 
 
 def edge_session(region: str) -> boto3.session.Session:

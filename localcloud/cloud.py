@@ -48,6 +48,7 @@ from localcloud.edge import EdgeApp
 from localcloud.event_sources.component import EventSourcesService
 from localcloud.faults.component import FaultsService
 from localcloud.http_api.component import HttpApiService
+from localcloud.iam.component import IamService, enforced_by_default
 from localcloud.lambda_service.invoke_api import LambdaInvokeApi
 from localcloud.lambda_service.runtime import (
     DEFAULT_CONCURRENCY,
@@ -63,7 +64,7 @@ from localcloud.provision import provision
 from localcloud.server import BackgroundServer
 from localcloud.static_sites.component import StaticSitesService
 from localcloud.stepfunctions.component import StepFunctionsService
-from localcloud.template import load_stack, read_template
+from localcloud.template import Identity, ResourceListener, load_stack, read_template
 from localcloud.usage import Usage
 
 logger = logging.getLogger(__name__)
@@ -77,10 +78,15 @@ DEFAULT_STACK_NAME = "localcloud"
 C = TypeVar("C")
 
 
-def default_services() -> list[Component]:
-    """The rooms started before provisioning (they add edge interceptors or serve what parameters point at)."""
+def default_services(*, iam: bool | None = None) -> list[Component]:
+    """The rooms started before provisioning (they add edge interceptors or serve what parameters point at).
+
+    `iam`: enforce IAM on the functions' calls (`localcloud.iam`); by default unless `LOCALCLOUD_IAM=off`.
+    """
+    enforce_iam = enforced_by_default() if iam is None else iam
     return [
-        FaultsService(),  # first: its edge interceptor answers injected errors before the Data API's
+        *([IamService()] if enforce_iam else []),
+        FaultsService(),  # first interceptor: it answers injected errors before the Data API's
         StepFunctionsService(),
         OrdersDatabaseService(),
         PaymentsService(),
@@ -154,6 +160,7 @@ class LocalCloud:
         self.parameter_overrides: dict[str, str] = dict(parameter_overrides or {})
         self.output_overrides: dict[str, Any] = {}
         self.notes: list[str] = []
+        self.resource_listeners: list[ResourceListener] = []  # services may add theirs before provisioning
         # The three phases, each started in order (see the module docstring).
         self.services = tuple(default_services() if services is None else services)
         self.consumers = tuple(default_consumers() if consumers is None else consumers)
@@ -270,6 +277,7 @@ class LocalCloud:
                 invoke=self.invoke,
                 register_interceptor=self.edge.intercept,
                 on_function=self.runtime.register,
+                on_resource=self._resource_created,
             )
             self._api_server = BackgroundServer(self.api, self.host, self.api_port, name="localcloud-api").start()
             for component in (*self.consumers, *self.glue):
@@ -309,6 +317,10 @@ class LocalCloud:
         self.stop()
 
     # ------------------------------------------------------------------ steps
+    def _resource_created(self, logical_id: str, resource_type: str, props: dict[str, Any], identity: Identity) -> None:
+        for listener in self.resource_listeners:
+            listener(logical_id, resource_type, props, identity)
+
     def _claim_state_dir(self) -> None:
         """One local cloud per state directory; `reset` empties it (only if it is one of ours)."""
         if self.reset and self.state_dir.exists():

@@ -4,7 +4,8 @@ Every room (`localcloud/<room>/`) exports a component: an object with `start(clo
 is a `CloudContext`. `localcloud.cloud.LocalCloud` is the one implementation; it starts components in phases,
 each phase a plain list:
 
-1. services: before the stack is provisioned (they add edge interceptors or template parameter overrides);
+1. services: before the stack is provisioned (they add edge gates or interceptors, template parameter overrides,
+   resource listeners);
 2. consumers: once the stack is provisioned and its functions run (`cloud.app`, `cloud.invoke`);
 3. glue: last, once the API front door serves too; a project's own wiring (demo data, registrations).
 
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 if TYPE_CHECKING:
     from localcloud.lambda_service.runtime import LambdaRuntime
     from localcloud.model import LocalApp
+    from localcloud.template import ResourceListener
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Predicate = Callable[[str, dict[str, Any]], bool]
@@ -34,6 +36,9 @@ C = TypeVar("C")
 class Edge(Protocol):
     def intercept(self, predicate: Predicate, app: WsgiApp) -> None:
         """Route requests for which `predicate(service, environ)` holds to `app` instead of moto."""
+
+    def gate(self, gate: Callable[[str, dict[str, Any]], WsgiApp | None]) -> None:
+        """Let `gate(service, environ)` answer any request first (None passes it on)."""
 
 
 class FrontDoor(Protocol):
@@ -54,6 +59,8 @@ class CloudContext(Protocol):
     parameter_overrides: dict[str, str]
     output_overrides: dict[str, Any]
     notes: list[str]
+    # Services may listen to each resource as provisioning creates it (`localcloud.template.ResourceListener`).
+    resource_listeners: list[ResourceListener]
 
     @property
     def template(self) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The edge endpoint: one port for every AWS API the handlers call (`AWS_ENDPOINT_URL`).
 
-Requests are routed by the service in their SigV4 credential scope. Services the local cloud runs
+Requests are routed by the service in their SigV4 credential scope. Gates (`gate`: IAM enforcement,
+`localcloud.iam`) see every request first and may answer it themselves. Services the local cloud runs
 itself (Lambda Invoke: `localcloud.lambda_service.invoke_api`, the RDS Data API) are registered as interceptors;
 everything else goes to moto's server app. DynamoDB requests are serialised: moto checks a
 condition and applies the write in two steps without a lock, and the local cloud must keep
@@ -20,6 +21,7 @@ from localcloud.usage import Usage
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Predicate = Callable[[str, dict[str, Any]], bool]
+Gate = Callable[[str, dict[str, Any]], WsgiApp | None]  # None: let the request through
 
 
 def signing_service(environ: dict[str, Any]) -> str:
@@ -33,11 +35,12 @@ def signing_service(environ: dict[str, Any]) -> str:
 
 
 class EdgeApp:
-    """WSGI app: interceptors first (in registration order), then moto."""
+    """WSGI app: gates first, then interceptors (each in registration order), then moto."""
 
     def __init__(self, usage: Usage | None = None) -> None:
         self._moto = DomainDispatcherApplication(create_backend_app)
         self._interceptors: list[tuple[Predicate, WsgiApp]] = []
+        self._gates: list[Gate] = []
         self._dynamodb_lock = threading.Lock()
         self._usage = usage
         self.partition_limit = PartitionLimit.installed_on(self)
@@ -46,10 +49,18 @@ class EdgeApp:
         """Route requests for which `predicate(service, environ)` holds to `app` instead of moto."""
         self._interceptors.append((predicate, app))
 
+    def gate(self, gate: Gate) -> None:
+        """Let `gate(service, environ)` answer any request before it is routed (it returns None to pass it on)."""
+        self._gates.append(gate)
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         service = signing_service(environ)
         if self._usage is not None and service:
             self._usage.record_call(service, environ)
+        for gate in self._gates:
+            answer = gate(service, environ)
+            if answer is not None:
+                return answer(environ, start_response)
         for predicate, app in self._interceptors:
             if predicate(service, environ):
                 return app(environ, start_response)

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from localcloud.aws import LOCAL_ACCESS_KEY, arn_service, edge_client, queue_url_from_arn
+from localcloud.aws import LOCAL_ACCESS_KEY, arn_service, edge_client, function_access_key, queue_url_from_arn
 from localcloud.lambda_service.worker import WorkerGone, WorkerHandle, Zygote, ZygoteStopped
 from localcloud.model import LambdaFunction, find_function
 from localcloud.usage import Usage
@@ -602,7 +602,8 @@ class LambdaRuntime:
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,
+            # The function's own key: the edge evaluates its calls against its role's policies (localcloud.iam).
+            "AWS_ACCESS_KEY_ID": function_access_key(fn.arn),
             "AWS_SECRET_ACCESS_KEY": LOCAL_ACCESS_KEY,
             "AWS_SESSION_TOKEN": LOCAL_ACCESS_KEY,
             # Never the developer's own AWS configuration or credentials.

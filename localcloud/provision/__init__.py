@@ -21,7 +21,7 @@ from localcloud.model import LocalApp
 from localcloud.provision import cognito, databases, dynamodb, events, messaging, observability, storage, workflows
 from localcloud.provision.context import Invoke, ProvisionContext
 from localcloud.provision.custom_resources import create_custom_resource
-from localcloud.template import FunctionListener, Identity, LocalCloudTemplateError, Stack, deploy
+from localcloud.template import FunctionListener, Identity, LocalCloudTemplateError, ResourceListener, Stack, deploy
 from localcloud.template.errors import location_of
 
 Provisioner = Callable[[ProvisionContext, str, dict[str, Any]], Identity]
@@ -79,6 +79,7 @@ def provision(
     invoke: Invoke | None = None,
     register_interceptor: Callable[..., None] | None = None,
     on_function: FunctionListener | None = None,
+    on_resource: ResourceListener | None = None,
 ) -> LocalApp:
     """Create the stack's resources through the edge at `endpoint_url`; returns the resolved app."""
     ctx = ProvisionContext(
@@ -108,7 +109,7 @@ def provision(
             location=location_of("Resources", logical_id, "Type"),
         )
 
-    return deploy(stack, create, on_function=on_function)
+    return deploy(stack, create, on_function=on_function, on_resource=on_resource)
 
 
 __all__ = ["PROVISIONERS", "ProvisionContext", "provision"]

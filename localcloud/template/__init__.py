@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from localcloud.model import LocalApp
-from localcloud.template.deploy import Create, FunctionListener, deploy, offline_create, scope_of
+from localcloud.template.deploy import Create, FunctionListener, ResourceListener, deploy, offline_create, scope_of
 from localcloud.template.errors import LocalCloudTemplateError
 from localcloud.template.identity import Identity, Scope, deterministic_identity, physical_name
 from localcloud.template.loader import DEFAULT_ACCOUNT_ID, Stack, load_stack, local_code_dir, read_template
@@ -37,6 +37,7 @@ __all__ = [
     "FunctionListener",
     "Identity",
     "LocalCloudTemplateError",
+    "ResourceListener",
     "Scope",
     "Stack",
     "deploy",

@@ -3,7 +3,8 @@
 For each resource: resolve its properties with what is known so far, hand them to `create` (which
 creates the resource in a local service, or only names it), and record the identity it returns so
 that dependants resolve their `Ref`/`Fn::GetAtt`. Functions are announced as soon as they exist, so
-a custom resource later in the walk can already invoke them.
+a custom resource later in the walk can already invoke them; `on_resource` hears of every resource as it is
+created (IAM learns roles and policies so before any function runs).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from localcloud.template.order import deployment_order
 
 Create = Callable[[str, str, dict[str, Any]], Identity]  # (logical id, type, resolved properties) -> identity
 FunctionListener = Callable[[LambdaFunction], None]
+ResourceListener = Callable[[str, str, dict[str, Any], Identity], None]  # (logical id, type, resolved props, identity)
 
 
 def scope_of(stack: Stack) -> Scope:
@@ -36,7 +38,13 @@ def offline_create(stack: Stack) -> Create:
     return lambda logical_id, resource_type, props: deterministic_identity(scope, logical_id, resource_type, props)
 
 
-def deploy(stack: Stack, create: Create, *, on_function: FunctionListener | None = None) -> LocalApp:
+def deploy(
+    stack: Stack,
+    create: Create,
+    *,
+    on_function: FunctionListener | None = None,
+    on_resource: ResourceListener | None = None,
+) -> LocalApp:
     resolver = stack.new_resolver()
     resolved: dict[str, dict[str, Any]] = {}
     functions: dict[str, LambdaFunction] = {}
@@ -52,6 +60,8 @@ def deploy(stack: Stack, create: Create, *, on_function: FunctionListener | None
         identity = create(logical_id, resource_type, props)
         resolver.provide(logical_id, identity.ref, identity.attributes)
         resolved[logical_id] = {"Type": resource_type, "Properties": props}
+        if on_resource is not None:
+            on_resource(logical_id, resource_type, props, identity)
         if resource_type == "AWS::Lambda::LayerVersion":
             layer_paths[str(identity.ref)] = layer
         elif resource_type == "AWS::Lambda::Function":
