@@ -1,9 +1,13 @@
 """Upkeep (every 5 minutes): close checkouts left PROCESSING or AWAITING_PAYMENT past their deadline whose
 workflow ended without finishing them (aborted, or Compensate out of retries), a bounded number per run:
-compensated as a payment timeout, refunding a payment that went through. Which ones, and why it is safe
-beside a running saga: commerce.domain.checkout.reconcile.
+compensated as a payment timeout, refunding a payment that went through; then open checkouts whose
+compensation released the stock and died before the status write (found by walking checkouts by creation
+time, a page per run), finished. Which ones, and why it is safe beside a running saga:
+commerce.domain.checkout.reconcile.
 Each run is recorded (GET /admin/upkeep) and its repairs counted as `ReconciliationRepairs`.
 """
+
+from datetime import timedelta
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
@@ -11,13 +15,14 @@ from pydantic import Field
 from commerce.adapters.dynamodb.checkouts import DynamoDbCheckouts
 from commerce.adapters.dynamodb.inventory import DynamoDbStockLedger
 from commerce.adapters.dynamodb.payments import DynamoDbPaymentRecords
+from commerce.adapters.dynamodb.stranded_checkouts import DynamoDbCheckoutScan
 from commerce.adapters.dynamodb.upkeep_runs import DynamoDbUpkeepRuns
 from commerce.adapters.events import EventBridgeEvents
 from commerce.adapters.orders_db.orders import order_repository
 from commerce.adapters.orders_db.settings import OrdersDbSettings
 from commerce.adapters.payments import PaymentsSettings, StripePayments
 from commerce.adapters.workflows import StepFunctionsCheckoutWorkflow
-from commerce.domain.checkout.reconcile import close_abandoned_checkouts
+from commerce.domain.checkout.reconcile import close_abandoned_checkouts, finish_stranded_checkouts
 from commerce.domain.checkout.saga import Compensated, compensate_checkout
 from commerce.domain.operations.upkeep import UpkeepRun
 from commerce.domain.orders.models import order_clock
@@ -30,6 +35,7 @@ class Settings(OrdersDbSettings, PaymentsSettings):
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
     checkout_state_machine_arn: str = Field(alias="CHECKOUT_STATE_MACHINE_ARN", min_length=1)
     max_per_run: int = Field(alias="RESERVATION_UPKEEP_MAX_PER_RUN", ge=1, le=10_000)
+    payment_timeout_seconds: int = Field(alias="PAYMENT_TIMEOUT_SECONDS", ge=60, le=86400)
 
 
 settings = load_settings(Settings)
@@ -40,7 +46,11 @@ provider = StripePayments.from_settings(settings)
 events = EventBridgeEvents(settings.event_bus_name, source="commerce.checkout")
 workflow = StepFunctionsCheckoutWorkflow(settings.checkout_state_machine_arn)
 runs = DynamoDbUpkeepRuns(settings.table_name)
+scan = DynamoDbCheckoutScan(settings.table_name)
 JOB = "reconcile-checkouts"
+# A checkout older than its payment timeout plus this has had its compensation's retries (Step Functions
+# gives up within minutes): one still open then is stranded, not in progress.
+COMPENSATION_RETRIES_WITHIN = timedelta(hours=1)
 
 
 @logger.inject_lambda_context
@@ -65,21 +75,34 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     report = close_abandoned_checkouts(
         ledger, checkouts, ledger, workflow, compensate, now=started, limit=settings.max_per_run
     )
-    for repair, checkout_ids in report.repaired.items():
-        for checkout_id in checkout_ids:
-            logger.warning("abandoned checkout closed", extra={"checkout_id": checkout_id, "repair": repair})
-    for checkout_id, error in report.failed:
-        logger.error("could not close an abandoned checkout", extra={"checkout_id": checkout_id}, exc_info=error)
-    repaired = {repair.value: len(ids) for repair, ids in report.repaired.items()}
+    settle_after = timedelta(seconds=settings.payment_timeout_seconds) + COMPENSATION_RETRIES_WITHIN
+    stranded = finish_stranded_checkouts(
+        scan,
+        checkouts,
+        ledger,
+        workflow,
+        compensate,
+        now=order_clock(),
+        limit=settings.max_per_run,
+        settle_after=settle_after,
+    )
+    for part in (report, stranded):
+        for repair, checkout_ids in part.repaired.items():
+            for checkout_id in checkout_ids:
+                logger.warning("abandoned checkout closed", extra={"checkout_id": checkout_id, "repair": repair})
+        for checkout_id, error in part.failed:
+            logger.error("could not close an abandoned checkout", extra={"checkout_id": checkout_id}, exc_info=error)
+    repaired = {repair.value: len(ids) for part in (report, stranded) for repair, ids in part.repaired.items()}
+    failed = len(report.failed) + len(stranded.failed)
     count_repairs(repaired)
     runs.record(
         UpkeepRun(
             job=JOB,
             started_at=started,
             ended_at=order_clock(),
-            examined=report.examined,
+            examined=report.examined + stranded.examined,
             repaired=repaired,
-            failed=len(report.failed),
+            failed=failed,
         )
     )
-    return {**repaired, "left": len(report.left), "failed": len(report.failed)}
+    return {**repaired, "left": len(report.left) + len(stranded.left), "failed": failed}

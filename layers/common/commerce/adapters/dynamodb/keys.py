@@ -38,6 +38,8 @@ Item layout (PK / SK: main attributes):
   repaired by kind, failed), ttl (kept 14 days).
 - stock audit state, STOCK_AUDIT / STATE: cursor (where the next page of the catalog starts) and suspects
   (shard -> {reserved, held} seen by the last audit, awaiting confirmation; commerce.domain.inventory.audit).
+- checkout scan state, RECONCILE / CHECKOUT_SCAN: after (GSI3 shard -> the last GSI3SK the reconciliation's
+  walk over open checkouts examined) and retry (checkout ids whose repair failed; stranded_checkouts.py).
 
 Stock counters live on the SKU item (shard 0) and its shard items and only change through conditional
 writes: `available = onHand - reserved` is kept as its own attribute on each because DynamoDB conditions
@@ -140,3 +142,7 @@ def upkeep_runs_partition(job: str) -> str:
 
 def stock_audit_state_key() -> dict[str, str]:
     return key("STOCK_AUDIT", "STATE")
+
+
+def checkout_scan_key() -> dict[str, str]:
+    return key("RECONCILE", "CHECKOUT_SCAN")
