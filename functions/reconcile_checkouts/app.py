@@ -24,10 +24,10 @@ from commerce.adapters.payments import PaymentsSettings, StripePayments
 from commerce.adapters.workflows import StepFunctionsCheckoutWorkflow
 from commerce.domain.checkout.reconcile import close_abandoned_checkouts, finish_stranded_checkouts
 from commerce.domain.checkout.saga import Compensated, compensate_checkout
-from commerce.domain.operations.upkeep import UpkeepRun
 from commerce.domain.orders.models import order_clock
-from commerce.observability import count_repairs, logger, tracer
+from commerce.observability import logger, tracer
 from commerce.settings import load_settings
+from commerce.upkeep_record import record_upkeep_run
 
 
 class Settings(OrdersDbSettings, PaymentsSettings):
@@ -94,15 +94,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             logger.error("could not close an abandoned checkout", extra={"checkout_id": checkout_id}, exc_info=error)
     repaired = {repair.value: len(ids) for part in (report, stranded) for repair, ids in part.repaired.items()}
     failed = len(report.failed) + len(stranded.failed)
-    count_repairs(repaired)
-    runs.record(
-        UpkeepRun(
-            job=JOB,
-            started_at=started,
-            ended_at=order_clock(),
-            examined=report.examined + stranded.examined,
-            repaired=repaired,
-            failed=failed,
-        )
+    record_upkeep_run(
+        runs, JOB, started, examined=report.examined + stranded.examined, repaired=repaired, failed=failed
     )
     return {**repaired, "left": len(report.left) + len(stranded.left), "failed": failed}

@@ -26,10 +26,10 @@ from commerce.adapters.dynamodb.upkeep_runs import DynamoDbUpkeepRuns
 from commerce.adapters.workflows import StepFunctionsCheckoutWorkflow
 from commerce.domain.checkout.upkeep import Repair, release_expired_holds, release_expired_reservations
 from commerce.domain.inventory.audit import AuditRepair, AuditReport, audit_stock
-from commerce.domain.operations.upkeep import UpkeepRun
 from commerce.domain.orders.models import order_clock
-from commerce.observability import STOCK_AUDIT_MISMATCHES, count_by_kind, count_repairs, logger, metrics, tracer
+from commerce.observability import logger, metrics, tracer
 from commerce.settings import FunctionSettings, load_settings
+from commerce.upkeep_record import record_upkeep_run
 
 
 class Settings(FunctionSettings):
@@ -53,7 +53,7 @@ JOB = "release-expired-reservations"
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     started = order_clock()
     report = release_expired_reservations(queued, checkouts, ledger, workflow, now=started, limit=settings.max_per_run)
-    for checkout_id in report.released:
+    for checkout_id in report.repaired[Repair.NEVER_PROCESSED]:
         logger.info("reservation of an abandoned checkout released", extra={"checkout_id": checkout_id})
     for checkout_id, error in report.failed:
         logger.error("could not release an abandoned checkout", extra={"checkout_id": checkout_id}, exc_info=error)
@@ -76,31 +76,25 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         for shard in shards:
             found = {"shard": shard, "mismatch": kind.value, "corrected": shard in audit.corrected}
             logger.error("stock counters disagree with their reservations", extra=found)
-    repaired = (
-        {Repair.NEVER_PROCESSED.value: len(report.released)}
-        | {repair.value: len(ids) for repair, ids in holds.repaired.items()}
-        | {AuditRepair.RESERVED_CORRECTED.value: len(audit.corrected)}
-    )
-    mismatches = {kind.value: len(shards) for kind, shards in audit.mismatches.items()}
+    released = len(report.repaired[Repair.NEVER_PROCESSED])
+    repaired = {repair.value: len(ids) for part in (report, holds) for repair, ids in part.repaired.items()} | {
+        AuditRepair.RESERVED_CORRECTED.value: len(audit.corrected)
+    }
     failed = len(report.failed) + len(holds.failed) + audit_failed
-    metrics.add_metric(name="AbandonedReservationsReleased", unit=MetricUnit.Count, value=len(report.released))
+    metrics.add_metric(name="AbandonedReservationsReleased", unit=MetricUnit.Count, value=released)
     metrics.add_metric(name="AbandonedReservationsFailed", unit=MetricUnit.Count, value=failed)
     metrics.flush_metrics()
-    count_repairs(repaired)
-    count_by_kind(STOCK_AUDIT_MISMATCHES, mismatches)
-    runs.record(
-        UpkeepRun(
-            job=JOB,
-            started_at=started,
-            ended_at=order_clock(),
-            examined=len(report.released) + len(report.left) + len(report.failed) + holds.examined + len(audit.audited),
-            repaired=repaired,
-            failed=failed,
-            mismatches=mismatches,
-        )
+    record_upkeep_run(
+        runs,
+        JOB,
+        started,
+        examined=report.examined + holds.examined + len(audit.audited),
+        repaired=repaired,
+        failed=failed,
+        mismatches={kind.value: len(shards) for kind, shards in audit.mismatches.items()},
     )
     return {
-        "released": len(report.released),
+        "released": released,
         "left": len(report.left),
         "failed": len(report.failed),
         "holdsReleased": sum(len(ids) for ids in holds.repaired.values()),
