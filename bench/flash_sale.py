@@ -22,7 +22,10 @@ accepted checkout is waited for until it is final. Then the invariants are check
 - double charges: checkouts with more than one charged payment intent (the payments sandbox's events);
 - accepted checkouts not final after the drain;
 - intents charged without a paid order: a charge not refunded whose checkout is not COMPLETED or whose order
-  is not PAID.
+  is not PAID;
+- payable intents of failed checkouts: intents still payable (`requires_payment_method`,
+  `requires_confirmation`, `requires_action` at the payments sandbox) whose checkout is EXPIRED, FAILED or
+  CANCELLED: a customer could still pay them for nothing.
 
 `--skus N` sells N hot SKUs of `--units` each (a buyer wants one unit of one of them; the books are kept per SKU).
 `--chaos` sets the local cloud's fault switches (`/_localcloud/faults`) for the sale: workers of every checkout
@@ -71,10 +74,14 @@ from requests.adapters import HTTPAdapter
 from commerce.domain.checkout.models import checkout_id_for
 
 FINAL = frozenset({"COMPLETED", "FAILED", "EXPIRED", "CANCELLED"})
+FAILED = FINAL - {"COMPLETED"}
+# Stripe's states of an intent a customer can still pay.
+PAYABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
 ROLES = {"payer": 55, "decliner": 10, "abandoner": 15, "retrier": 10, "hoarder": 10}
 HOARDER_KEYS = 4
 ADDRESS = {"name": "Flash Buyer", "line1": "1 Sale St", "city": "London", "postalCode": "N1", "country": "GB"}
 SANDBOX_KEY = "sk_test_localcloud"  # the payments sandbox's well-known test key
+SANDBOX_AUTH = {"Authorization": f"Bearer {SANDBOX_KEY}"}
 # What `--start --fast` gives the cloud it starts: time 60x faster, a payment timeout of 20 minutes (20 s of real
 # time, long enough for a buyer who pays), and route throttles small enough that a CI-sized sale meets them.
 FAST_CLOUD_ARGS = (
@@ -544,7 +551,7 @@ def sandbox_events(cloud: Cloud, kind: str) -> Iterator[dict[str, Any]]:
         params: dict[str, Any] = {"type": kind, "limit": 100}
         if cursor:
             params["starting_after"] = cursor
-        page = cloud.sandbox("GET", "/v1/events", params=params, headers={"Authorization": f"Bearer {SANDBOX_KEY}"})
+        page = cloud.sandbox("GET", "/v1/events", params=params, headers=SANDBOX_AUTH)
         yield from page["data"]
         if not page["has_more"] or not page["data"]:
             return
@@ -593,12 +600,19 @@ def _books(sale: Sale, units: int) -> dict[str, Any]:
             paid = order.status_code == 200 and order.json()["status"] in ("PAID", "FULFILLED", "PARTIALLY_FULFILLED")
             if checkouts[checkout_id]["status"] != "COMPLETED" or not paid:
                 unpaid += 1
+    payable = 0
+    for checkout in checkouts.values():
+        payment = checkout.get("payment") or {}
+        if checkout["status"] in FAILED and payment.get("intentId"):
+            intent = cloud.sandbox("GET", f"/v1/payment_intents/{payment['intentId']}", headers=SANDBOX_AUTH)
+            payable += intent["status"] in PAYABLE
     violations = {
         "oversoldUnits": sum(max(0, sold[sku] - units) for sku in sale.skus),
         "unitsLeaked": sum(units - sold[sku] - int(final_stock[sku]["available"]) - held[sku] for sku in sale.skus),
         "doubleCharges": sum(1 for intents in charged.values() if len(intents) > 1),
         "acceptedNotFinal": sum(held.values()),
         "chargedWithoutPaidOrder": unpaid,
+        "payableIntentsOfFailedCheckouts": payable,
         "brokenAnswers": len(tally.broken),
     }
     return {
@@ -681,7 +695,12 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"         AWS faults {sum(chaos['faults']['aws'].values())} {chaos['faults']['aws']}")
         print(f"         payments faults {chaos['faults']['payments']}")
         repaired = chaos["repairs"]
-        print(f"         repairs {'unknown' if repaired is None else sum(repaired.values())} {repaired}")
+        if repaired is None:
+            print("         repairs unknown (GET /admin/upkeep could not be read)")
+        else:
+            print(f"         repairs {sum(repaired.values())}, by kind:")
+            for kind, count in sorted(repaired.items()):
+                print(f"           {kind:<36} {count}")
         print(
             f"         quiet {chaos['secondsUntilQuiet']:.1f} s after the faults were cleared "
             f"({chaos['schedulesRuns']} schedule runs)"

@@ -29,6 +29,7 @@ def test_a_fast_sale_balances_its_books(tmp_path: Path, capsys: pytest.CaptureFi
         "doubleCharges": 0,
         "acceptedNotFinal": 0,
         "chargedWithoutPaidOrder": 0,
+        "payableIntentsOfFailedCheckouts": 0,
         "brokenAnswers": 0,
     }
     assert status == 0

@@ -18,6 +18,7 @@ import pytest
 
 from commerce.domain.checkout.models import CheckoutStatus
 from commerce.domain.orders.models import OrderStatus, order_clock
+from commerce.domain.payments.models import PaymentOutcome
 from tests.support.checkout_saga import Payments
 from tests.support.handlers import load_handler
 from tests.support.lambda_events import FakeLambdaContext, load_event
@@ -25,6 +26,16 @@ from tests.support.template import resource
 
 pytestmark = pytest.mark.integration
 
+# What a run that repaired nothing answers.
+NOTHING = {
+    "abandonedCheckoutsClosed": 0,
+    "abandonedCheckoutsRefunded": 0,
+    "strandedCheckoutsFinished": 0,
+    "refundsFinished": 0,
+    "refundsRejected": 0,
+    "left": 0,
+    "failed": 0,
+}
 WAITS = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}
 
 
@@ -34,6 +45,8 @@ def reconcile(payments: Payments, monkeypatch: pytest.MonkeyPatch) -> Any:
     variables = resource("ReconcileCheckoutsFunction")["Properties"]["Environment"]["Variables"]
     assert "RESERVATION_UPKEEP_MAX_PER_RUN" in variables
     monkeypatch.setenv("RESERVATION_UPKEEP_MAX_PER_RUN", "16")
+    assert "PAYMENT_TIMEOUT_SECONDS" in variables
+    monkeypatch.setenv("PAYMENT_TIMEOUT_SECONDS", "900")
     load_handler("reconcile_checkouts", fresh=True)
     app = sys.modules["functions.reconcile_checkouts.app"]
     later = order_clock() + timedelta(hours=2)
@@ -70,27 +83,13 @@ def test_a_paid_checkout_whose_execution_was_aborted_is_refunded_once_and_closed
     # When the reconciliation runs past the checkout's deadline
     report = reconcile()
     # Then the payment went back once, the stock is free, the order cancelled and the checkout EXPIRED
-    assert report == {
-        "abandonedCheckoutsClosed": 0,
-        "abandonedCheckoutsRefunded": 1,
-        "refundsFinished": 0,
-        "refundsRejected": 0,
-        "left": 0,
-        "failed": 0,
-    }
+    assert report == {**NOTHING, "abandonedCheckoutsRefunded": 1}
     assert payments.refunds_of(intent_id) == 2400  # the whole payment, refunded once
     assert (payments.stock(cup).on_hand, payments.stock(cup).reserved) == (10, 0)
     assert payments.order_status(checkout.order_id) is OrderStatus.CANCELLED
     assert payments.stored(checkout.checkout_id).status is CheckoutStatus.EXPIRED
     # And a second run changes nothing
-    assert reconcile() == {
-        "abandonedCheckoutsClosed": 0,
-        "abandonedCheckoutsRefunded": 0,
-        "refundsFinished": 0,
-        "refundsRejected": 0,
-        "left": 0,
-        "failed": 0,
-    }
+    assert reconcile() == NOTHING
     assert payments.refunds_of(intent_id) == 2400  # the whole payment, refunded once
 
 
@@ -105,13 +104,47 @@ def test_a_checkout_whose_execution_still_runs_is_left_to_its_saga(
     )
     payments.request_payment(checkout.checkout_id)
     # When the reconciliation runs, Then it leaves the checkout, its payment and its stock as they are
-    assert reconcile() == {
-        "abandonedCheckoutsClosed": 0,
-        "abandonedCheckoutsRefunded": 0,
-        "refundsFinished": 0,
-        "refundsRejected": 0,
-        "left": 1,
-        "failed": 0,
-    }
+    assert reconcile() == {**NOTHING, "left": 2}  # left by the held-reservation pass and by the walk
     assert payments.stored(checkout.checkout_id).status is CheckoutStatus.AWAITING_PAYMENT
     assert payments.stock(cup).reserved == 2
+
+
+class Killed(BaseException):
+    """The function's process dying between two writes: no `except Exception` cleanup runs."""
+
+
+def test_a_compensation_killed_between_the_release_and_the_status_write_is_finished_once(
+    payments: Payments, reconcile: Any, state_machine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a checkout awaiting payment whose execution ended, and whose Compensate released the stock and was
+    # killed before writing the checkout's status (Step Functions then gave up retrying it)
+    cup = payments.sku(on_hand=10)
+    checkout = payments.checkout((cup, 2))
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    execution = sfn.start_execution(stateMachineArn=state_machine, name=checkout.checkout_id, input="{}")
+    payments.request_payment(checkout.checkout_id)
+    sfn.stop_execution(executionArn=execution["executionArn"])
+    compensate = sys.modules["functions.compensate_checkout.app"]
+
+    def killed(*args: Any, **kwargs: Any) -> Any:
+        raise Killed()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(compensate.checkouts, "replace", killed)
+        with pytest.raises(Killed):
+            payments.compensate(checkout.checkout_id, "States.Timeout")
+    assert payments.stored(checkout.checkout_id).status is CheckoutStatus.AWAITING_PAYMENT
+    assert payments.stock(cup).reserved == 0
+    # When the reconciliation runs past the checkout's deadline
+    report = reconcile()
+    # Then the walk finishes it: EXPIRED, its order cancelled, its stock released once, its payment closed
+    assert report == {**NOTHING, "strandedCheckoutsFinished": 1}
+    assert payments.stored(checkout.checkout_id).status is CheckoutStatus.EXPIRED
+    assert payments.order_status(checkout.order_id) is OrderStatus.CANCELLED
+    assert (payments.stock(cup).on_hand, payments.stock(cup).reserved) == (10, 0)
+    intent_id = payments.stored(checkout.checkout_id).payment.intent_id  # type: ignore[union-attr]
+    record = payments.records.get(intent_id)
+    assert record is not None
+    assert record.outcome is PaymentOutcome.CLOSED
+    # And a second run has nothing left to walk
+    assert reconcile() == NOTHING

@@ -262,6 +262,7 @@ def test_upkeep_runs_are_listed_newest_first_per_job(commerce_table: str) -> Non
         "examined": 7,
         "repaired": {"refunded": 2},
         "failed": 1,
+        "mismatches": {},
     }
 
 
@@ -292,8 +293,15 @@ def test_the_reservation_upkeep_records_its_runs(commerce_table: str, monkeypatc
     (job,) = answer(call("admin_get_upkeep", http_event("admin_get_upkeep")))["jobs"]
     assert job["job"] == "release-expired-reservations"
     # (every kind of repair the job makes is listed, 0 when it made none of that kind)
-    repaired = {"reservationsReleased": 1, "orphanedReservationsReleased": 0, "finalCheckoutReservationsReleased": 0}
+    repaired = {
+        "reservationsReleased": 1,
+        "orphanedReservationsReleased": 0,
+        "finalCheckoutReservationsReleased": 0,
+        "stockReservedCorrected": 0,
+    }
     assert [(r["examined"], r["repaired"], r["failed"]) for r in job["runs"]] == [(1, repaired, 0)]
+    # (and the stock audit's mismatches by kind: the SKU has no product, so no page of the catalog names it)
+    assert job["runs"][0]["mismatches"] == {"reservedAboveHeld": 0, "reservedBelowHeld": 0, "countersInvalid": 0}
 
 
 @pytest.mark.parametrize("query", [{"runs": "0"}, {"runs": "101"}, {"runs": "many"}, {"job": "x"}])

@@ -57,6 +57,7 @@ def test_every_listed_alarm_exists() -> None:
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
         ("Commerce", "WebhookSignatureRejected"),
         ("Commerce", "ReconciliationRepairs"),
+        ("Commerce", "StockAuditMismatches"),
     ]:
         assert metric in watched, metric
 

@@ -22,7 +22,7 @@ from commerce.domain.checkout.admission import (
 from commerce.domain.checkout.errors import IdempotencyKeyRequired
 from commerce.domain.checkout.models import Checkout, CheckoutStatus, FailureCode, checkout_id_for
 from commerce.domain.checkout.schemas import CreateCheckoutRequest, idempotency_key
-from commerce.domain.checkout.upkeep import release_expired_reservations
+from commerce.domain.checkout.upkeep import Repair, release_expired_reservations
 from commerce.domain.errors import ValidationFailed
 from commerce.domain.inventory.models import ReservationLine, ReservationStatus
 from commerce.domain.inventory.service import reserve_stock
@@ -197,7 +197,7 @@ def test_upkeep_releases_a_never_started_checkout_once_and_leaves_the_others() -
     # When the upkeep runs
     report = shop.run()
     # Then only the abandoned one is expired (PAYMENT_TIMEOUT) and its units given back
-    assert report.released == [abandoned]
+    assert report.repaired[Repair.NEVER_PROCESSED] == [abandoned]
     assert report.left == [running]  # the index does not list the fresh one, nor the one no longer QUEUED
     expired = shop.checkouts.get(abandoned)
     assert expired is not None
@@ -211,7 +211,7 @@ def test_upkeep_releases_a_never_started_checkout_once_and_leaves_the_others() -
     assert shop.ledger.skus["CUP-1"].reserved == 6
     # When it runs again, Then nothing more is released
     again = shop.run()
-    assert again.released == []
+    assert again.repaired[Repair.NEVER_PROCESSED] == []
     assert shop.ledger.skus["CUP-1"].reserved == 6
 
 
@@ -221,7 +221,7 @@ def test_upkeep_fails_a_checkout_whose_workflow_ended_without_touching_it() -> N
     checkout_id = shop.checkout("ended", expires_in=-timedelta(minutes=1))
     shop.workflow.executions[checkout_id] = ExecutionState.FAILED
     # When the upkeep runs, Then it is FAILED (INTERNAL) and its units are given back
-    assert shop.run().released == [checkout_id]
+    assert shop.run().repaired[Repair.NEVER_PROCESSED] == [checkout_id]
     failed = shop.checkouts.get(checkout_id)
     assert failed is not None
     assert failed.status is CheckoutStatus.FAILED
@@ -266,9 +266,9 @@ def test_upkeep_work_is_bounded_and_one_failure_does_not_stop_the_rest() -> None
     # When the upkeep runs with room for three, Then it handles the three oldest: one failed, two released
     report = shop.run(limit=3)
     assert [checkout_id for checkout_id, _ in report.failed] == [ids[0]]
-    assert report.released == ids[1:3]
+    assert report.repaired[Repair.NEVER_PROCESSED] == ids[1:3]
     # And the next run carries on with the rest
-    assert shop.run(limit=3).released == ids[3:]
+    assert shop.run(limit=3).repaired[Repair.NEVER_PROCESSED] == ids[3:]
 
 
 # ---------------------------------------------------------------------------------------------- the index entry

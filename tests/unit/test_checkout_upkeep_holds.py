@@ -144,7 +144,12 @@ def test_a_release_that_failed_after_the_checkout_expired_is_retried_by_a_later_
     # Then a later run, once releases work again, gives the units back (the checkout's index entry is gone,
     # the reservation's is not)
     ledger.failing = False
-    assert release_expired_reservations(checkouts, checkouts, ledger, workflow, now=NOW, limit=10).released == []
+    assert (
+        release_expired_reservations(checkouts, checkouts, ledger, workflow, now=NOW, limit=10).repaired[
+            Repair.NEVER_PROCESSED
+        ]
+        == []
+    )
     later = release_expired_holds(ledger, checkouts, ledger, now=NOW, limit=10)
     assert later.repaired[Repair.OF_FINAL_CHECKOUT] == [checkout_id]
     assert ledger.skus[SKU].reserved == 0

@@ -30,14 +30,21 @@ def count(*names: str, value: int = 1) -> None:
 # What the upkeep jobs' repairs are counted as (alarmed on when above 0): once in total, with the function's
 # usual dimensions, and once per kind of repair with a `kind` dimension as well.
 RECONCILIATION_REPAIRS = "ReconciliationRepairs"
+# What the stock audit found wrong (alarmed on when above 0), counted the same way.
+STOCK_AUDIT_MISMATCHES = "StockAuditMismatches"
 
 
 def count_repairs(repaired: Mapping[str, int]) -> None:
     """Count an upkeep run's repairs (kind -> how many): the total, then each kind, each flushed as EMF."""
-    count(RECONCILIATION_REPAIRS, value=sum(repaired.values()))
-    for kind, value in repaired.items():
+    count_by_kind(RECONCILIATION_REPAIRS, repaired)
+
+
+def count_by_kind(metric: str, counts: Mapping[str, int]) -> None:
+    """Count `metric` in total, then once per kind with a `kind` dimension, each flushed as EMF."""
+    count(metric, value=sum(counts.values()))
+    for kind, value in counts.items():
         metrics.add_dimension(name="kind", value=kind)
-        count(RECONCILIATION_REPAIRS, value=value)
+        count(metric, value=value)
 
 
 @contextmanager

@@ -10,6 +10,8 @@ from datetime import datetime
 from commerce.domain.checkout.admission import ExecutionState
 from commerce.domain.checkout.errors import CartLockTaken, CheckoutChanged
 from commerce.domain.checkout.models import Checkout, CheckoutStatus
+from commerce.domain.checkout.reconcile import ScanPage
+from commerce.domain.clock import rfc3339
 
 
 class InMemoryCheckouts:
@@ -90,3 +92,30 @@ class InMemoryWorkflow:
 
     def state(self, checkout_id: str) -> ExecutionState | None:
         return self.executions.get(checkout_id)
+
+
+class InMemoryCheckoutScan:
+    """`CheckoutScan` over `InMemoryCheckouts`: open checkouts by (createdAt, id), the position kept in memory."""
+
+    def __init__(self, checkouts: InMemoryCheckouts) -> None:
+        self.checkouts = checkouts
+        self.after = ""  # "<createdAt>#<id>" of the last checkout examined
+        self.retry: list[str] = []
+
+    def next_page(self, created_before: datetime, limit: int) -> ScanPage:
+        with self.checkouts.lock:
+            walk = sorted(
+                (f"{rfc3339(c.created_at)}#{c.checkout_id}", c)
+                for c in self.checkouts.records.values()
+                if c.created_at < created_before
+            )
+        read = [(position, c) for position, c in walk if position > self.after][:limit]
+        end = read[-1][0] if len(read) == limit else f"{rfc3339(created_before)}"
+        opened = [
+            c.checkout_id for _, c in read if c.status in (CheckoutStatus.PROCESSING, CheckoutStatus.AWAITING_PAYMENT)
+        ]
+        return ScanPage(list(dict.fromkeys(self.retry + opened)), max(end, self.after))
+
+    def save(self, page: ScanPage, failed: Sequence[str]) -> None:
+        self.after = page.cursor
+        self.retry = list(failed)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from commerce.domain.inventory.audit import AuditState, ShardCount, SkuPage
 from commerce.domain.inventory.errors import (
     BelowReserved,
     OutOfStock,
@@ -260,3 +261,58 @@ class InMemoryStockLedger:
             return record.on_hand, record.reserved
         shard = record.others.get(take.shard)
         return (shard.on_hand, shard.reserved) if shard else None
+
+
+class InMemoryStockAudit:
+    """`StockAuditStore` over an `InMemoryStockLedger`: SKUs paged by name, the state kept in memory."""
+
+    def __init__(self, ledger: InMemoryStockLedger) -> None:
+        self.ledger = ledger
+        self.state = AuditState()
+
+    def audit_state(self) -> AuditState:
+        return self.state
+
+    def save_audit_state(self, state: AuditState) -> None:
+        self.state = state
+
+    def sku_page(self, cursor: str | None, limit: int) -> SkuPage:
+        with self.ledger.lock:
+            names = sorted(sku for sku in self.ledger.skus if cursor is None or sku > cursor)
+        page = names[:limit]
+        return SkuPage(page, page[-1] if len(names) > limit else None)
+
+    def shard_counts(self, skus: Sequence[str]) -> list[ShardCount]:
+        counts = []
+        with self.ledger.lock:
+            for sku in skus:
+                record = self.ledger.skus[sku]
+                shards = {0: ShardCounters(record.on_hand, record.reserved)} | record.others
+                for index, shard in sorted(shards.items()):
+                    available = shard.on_hand - shard.reserved
+                    counts.append(ShardCount(sku, index, shard.on_hand, shard.reserved, available))
+        return counts
+
+    def held_units(self) -> dict[tuple[str, int], int]:
+        held: dict[tuple[str, int], int] = {}
+        with self.ledger.lock:
+            for reservation in self.ledger.reservations.values():
+                if reservation.status is ReservationStatus.RESERVED:
+                    for take in reservation.takes:
+                        held[(take.sku, take.shard)] = held.get((take.sku, take.shard), 0) + take.quantity
+        return held
+
+    def correct_reserved(self, count: ShardCount, held: int) -> bool:
+        with self.ledger.lock:
+            record = self.ledger.skus[count.sku]
+            shard = record.others.get(count.shard) if count.shard else None
+            if count.shard and shard is None:
+                return False
+            on_hand, reserved = (record.on_hand, record.reserved) if shard is None else (shard.on_hand, shard.reserved)
+            if (on_hand, reserved) != (count.on_hand, count.reserved):
+                return False
+            if shard is None:
+                record.reserved = held
+            else:
+                shard.reserved = held
+            return True

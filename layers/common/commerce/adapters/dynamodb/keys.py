@@ -36,6 +36,10 @@ Item layout (PK / SK: main attributes):
 - upkeep job, UPKEEP / JOB#<job>: a scheduled job that has run (lastStartedAt), so its runs can be listed.
 - upkeep run, UPKEEP#<job> / RUN#<startedAt>#<runId>: one run of that job (started, ended, examined,
   repaired by kind, failed), ttl (kept 14 days).
+- stock audit state, STOCK_AUDIT / STATE: cursor (where the next page of the catalog starts) and suspects
+  (shard -> {reserved, held} seen by the last audit, awaiting confirmation; commerce.domain.inventory.audit).
+- checkout scan state, RECONCILE / CHECKOUT_SCAN: after (GSI3 shard -> the last GSI3SK the reconciliation's
+  walk over open checkouts examined) and retry (checkout ids whose repair failed; stranded_checkouts.py).
 
 Stock counters live on the SKU item (shard 0) and its shard items and only change through conditional
 writes: `available = onHand - reserved` is kept as its own attribute on each because DynamoDB conditions
@@ -134,3 +138,11 @@ def upkeep_jobs_key(job: str) -> dict[str, str]:
 
 def upkeep_runs_partition(job: str) -> str:
     return f"UPKEEP#{job}"
+
+
+def stock_audit_state_key() -> dict[str, str]:
+    return key("STOCK_AUDIT", "STATE")
+
+
+def checkout_scan_key() -> dict[str, str]:
+    return key("RECONCILE", "CHECKOUT_SCAN")

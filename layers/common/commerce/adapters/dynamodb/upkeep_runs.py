@@ -44,6 +44,7 @@ class DynamoDbUpkeepRuns:
                     "examined": run.examined,
                     "repaired": dict(run.repaired),
                     "failed": run.failed,
+                    "mismatches": dict(run.mismatches),
                     "ttl": expires,
                 }
             ),
@@ -92,4 +93,6 @@ def _run(item: dict[str, Any]) -> UpkeepRun:
         examined=int(item["examined"]),
         repaired={str(kind): int(count) for kind, count in (item.get("repaired") or {}).items()},
         failed=int(item["failed"]),
+        # Runs recorded before the stock audit existed have no mismatches.
+        mismatches={str(kind): int(count) for kind, count in (item.get("mismatches") or {}).items()},
     )

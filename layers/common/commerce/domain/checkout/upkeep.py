@@ -73,38 +73,6 @@ class Repair(StrEnum):
     OF_FINAL_CHECKOUT = "finalCheckoutReservationsReleased"  # a final checkout's reservation, released
 
 
-class Outcome(StrEnum):
-    RELEASED = "RELEASED"  # moved on and its reservation released by this run
-    LEFT = "LEFT"  # no longer QUEUED, not yet expired, or its workflow is running
-
-
-@dataclass
-class UpkeepReport:
-    released: list[str] = field(default_factory=list)
-    left: list[str] = field(default_factory=list)
-    failed: list[tuple[str, Exception]] = field(default_factory=list)
-
-
-def release_expired_reservations(
-    queued: QueuedCheckouts,
-    checkouts: CheckoutRepository,
-    ledger: StockLedger,
-    workflow: CheckoutWorkflow,
-    *,
-    now: datetime,
-    limit: int,
-) -> UpkeepReport:
-    report = UpkeepReport()
-    for checkout_id in queued.expired_before(now, limit):
-        try:
-            outcome = release_if_abandoned(checkouts, ledger, workflow, checkout_id, now)
-        except Exception as error:  # one broken checkout must not keep the others' stock held
-            report.failed.append((checkout_id, error))
-            continue
-        (report.released if outcome is Outcome.RELEASED else report.left).append(checkout_id)
-    return report
-
-
 R = TypeVar("R", bound=StrEnum)
 
 
@@ -135,6 +103,22 @@ def repair_each(ids: Iterable[str], kinds: Iterable[R], repair_one: Callable[[st
         else:
             report.repaired[repair].append(item_id)
     return report
+
+
+def release_expired_reservations(
+    queued: QueuedCheckouts,
+    checkouts: CheckoutRepository,
+    ledger: StockLedger,
+    workflow: CheckoutWorkflow,
+    *,
+    now: datetime,
+    limit: int,
+) -> RepairReport[Repair]:
+    return repair_each(
+        queued.expired_before(now, limit),
+        (Repair.NEVER_PROCESSED,),
+        lambda checkout_id: release_if_abandoned(checkouts, ledger, workflow, checkout_id, now),
+    )
 
 
 def held_past_expiry(ledger: StockLedger, reservation_id: str, now: datetime) -> bool:
@@ -177,10 +161,12 @@ def release_if_unowned(
 
 def release_if_abandoned(
     checkouts: CheckoutRepository, ledger: StockLedger, workflow: CheckoutWorkflow, checkout_id: str, now: datetime
-) -> Outcome:
+) -> Repair | None:
+    """Expire (or fail) a QUEUED checkout nobody processed and release its stock; the repair, or None if left
+    (no longer QUEUED, not yet expired, or its workflow is running)."""
     checkout = checkouts.get(checkout_id)
     if checkout is None or checkout.status is not CheckoutStatus.QUEUED or checkout.reservation_expires_at > now:
-        return Outcome.LEFT
+        return None
     state = workflow.state(checkout_id)
     if state is None:
         moved = checkout.moved_to(
@@ -190,12 +176,12 @@ def release_if_abandoned(
         failure = Failure(FailureCode.INTERNAL, f"The checkout's workflow ended ({state}) without processing it")
         moved = checkout.moved_to(CheckoutStatus.FAILED, now, failure=failure)
     else:
-        return Outcome.LEFT
+        return None
     try:
         checkouts.replace(moved, expected_version=checkout.version)
     except CheckoutChanged:
-        return Outcome.LEFT
+        return None
     # Not found: nothing is held any more (the reservation item outlived its retention and was deleted).
     with suppress(ReservationNotFound):
         release_reservation(ledger, checkout_id)
-    return Outcome.RELEASED
+    return Repair.NEVER_PROCESSED

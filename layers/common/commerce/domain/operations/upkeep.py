@@ -1,5 +1,6 @@
 """The record of the scheduled upkeep jobs' runs (`GET /admin/upkeep`): when each ran, how many things it
-examined, what it repaired (a count per kind of repair) and how many it could not handle.
+examined, what it repaired (a count per kind of repair), what it found wrong and did not repair (the stock
+audit's mismatches, a count per kind) and how many it could not handle.
 
 A job records its run when it ends (`UpkeepRuns.record`); runs are kept two weeks. A job that dies midway
 records nothing for that run: its logs say why, and the next run does the work again.
@@ -26,6 +27,7 @@ class UpkeepRun:
     examined: int
     repaired: Mapping[str, int]  # kind of repair -> how many, e.g. {"reservationsReleased": 3}
     failed: int
+    mismatches: Mapping[str, int] = field(default_factory=dict)  # kind -> how many, e.g. {"reservedAboveHeld": 1}
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def to_json(self) -> dict[str, Any]:
@@ -36,6 +38,7 @@ class UpkeepRun:
             "examined": self.examined,
             "repaired": dict(self.repaired),
             "failed": self.failed,
+            "mismatches": dict(self.mismatches),
         }
 
 
