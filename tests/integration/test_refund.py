@@ -216,6 +216,7 @@ class SandboxRecycled(BaseException):
 def upkeep(payments: Payments, monkeypatch: pytest.MonkeyPatch) -> Callable[[], dict[str, Any]]:
     """The 5-minute upkeep (ReconcileCheckoutsFunction), invoked as Lambda runs it."""
     monkeypatch.setenv("RESERVATION_UPKEEP_MAX_PER_RUN", "16")
+    monkeypatch.setenv("PAYMENT_TIMEOUT_SECONDS", "900")
     load_handler("reconcile_checkouts", fresh=True)
     app = sys.modules["functions.reconcile_checkouts.app"]
     return lambda: app.lambda_handler(load_event("reconcile_checkouts"), FakeLambdaContext())
