@@ -31,6 +31,7 @@ from commerce.domain.catalog.service import create_product
 from commerce.domain.money import Money
 from commerce.domain.sessions.models import Session
 from commerce.domain.sessions.tokens import parse_token
+from devcloud.progress import Advance, no_progress, progress_bar
 from localcloud.context import CloudContext
 
 _DEMO_NAMESPACE = uuid.UUID("6f1c2d8e-4b7a-4f0e-9a53-2c1d7e9b8a40")
@@ -139,7 +140,9 @@ DEMO_USERS = (
 )
 
 
-def seed_catalog(dynamodb_client: Any, table_name: str, *, now: datetime | None = None) -> int:
+def seed_catalog(
+    dynamodb_client: Any, table_name: str, *, now: datetime | None = None, advance: Advance = no_progress
+) -> int:
     """Add the demo products that are not there yet, with their stock; how many were added."""
     catalog = DynamoDbCatalog(table_name, client=dynamodb_client)
     ledger = DynamoDbStockLedger(table_name, client=dynamodb_client)
@@ -155,10 +158,12 @@ def seed_catalog(dynamodb_client: Any, table_name: str, *, now: datetime | None 
         try:
             create_product(catalog, spec, now=moment, new_id=lambda p=product: p.product_id)  # type: ignore[misc]
         except (SkuExists, ProductChanged):
+            advance(1)
             continue  # seeded before: leave it, and its stock, as it is now
         for variant in product.variants:
             ledger.set_on_hand(variant.sku, variant.on_hand)
         added += 1
+        advance(1)
     return added
 
 
@@ -180,7 +185,7 @@ def seed_sample_session(dynamodb_client: Any, table_name: str, *, now: datetime 
     return session.session_id
 
 
-def seed_users(cognito_client: Any, user_pool_id: str) -> list[dict[str, Any]]:
+def seed_users(cognito_client: Any, user_pool_id: str, *, advance: Advance = no_progress) -> list[dict[str, Any]]:
     """Create the demo users (once) with permanent passwords and their groups; returns outputs' DemoUsers."""
     existing_groups = {g["GroupName"] for g in cognito_client.list_groups(UserPoolId=user_pool_id).get("Groups", [])}
     for user in DEMO_USERS:
@@ -202,6 +207,7 @@ def seed_users(cognito_client: Any, user_pool_id: str) -> list[dict[str, Any]]:
                 cognito_client.create_group(UserPoolId=user_pool_id, GroupName=group)
                 existing_groups.add(group)
             cognito_client.admin_add_user_to_group(UserPoolId=user_pool_id, Username=user.username, GroupName=group)
+        advance(1)
     return [user.to_json() for user in DEMO_USERS]
 
 
@@ -215,11 +221,15 @@ class DemoData:
         users: list[dict[str, Any]] = []
         outputs = cloud.app.outputs
         table, pool = outputs.get("CommerceTableName"), outputs.get("UserPoolId")
-        if self._seed and table:
-            seed_catalog(cloud.client("dynamodb"), table)
-            seed_sample_session(cloud.client("dynamodb"), table)
-        if self._seed and pool:
-            users = seed_users(cloud.client("cognito-idp"), pool)
+        steps = (len(DEMO_CATALOG) + 1 if table else 0) + (len(DEMO_USERS) if pool else 0)
+        if self._seed and steps:
+            with progress_bar("demo data", steps) as advance:
+                if table:
+                    seed_catalog(cloud.client("dynamodb"), table, advance=advance)
+                    seed_sample_session(cloud.client("dynamodb"), table)
+                    advance(1)
+                if pool:
+                    users = seed_users(cloud.client("cognito-idp"), pool, advance=advance)
         cloud.output_overrides["DemoUsers"] = users
         for index, user in enumerate(users):
             groups = f"  (groups: {', '.join(user['groups'])})" if user["groups"] else ""
