@@ -5,7 +5,8 @@ run [--reset] [--port N] [--edge-port N] [--time-scale X]
 invoke FunctionLogicalId [--event events/x.json]
     A Docker-free `sam local invoke`: print the function's response; exit 1 if the function failed.
     Goes through the running local cloud when there is one (its data, its services); otherwise
-    starts the stack just for this invocation.
+    starts the stack just for this invocation. The project's extension may fill in what the event file
+    cannot hold literally (`Extension.prepare_event`: devcloud signs the webhook sample).
 token USER  /  faults show|set|clear|kill|aws
     A user's JWT (localcloud.tokens); the running cloud's fault switches (localcloud.faults.cli).
 
