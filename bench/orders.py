@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from devcloud.progress import Advance, no_progress, progress_bar
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CLUSTER_ARN = "arn:aws:rds:us-east-1:123456789012:cluster:bench-orders"
@@ -50,19 +52,30 @@ SELECT md5(%(seed)s || ':' || g)::uuid,
        '{"name":"Ada Lovelace","line1":"12 Analytical St","city":"London","postalCode":"N1 9GU","country":"GB"}',
        timestamptz '2025-01-01 00:00:00+00' + g * interval '17 seconds',
        timestamptz '2025-01-01 00:00:00+00' + g * interval '17 seconds' + interval '1 hour'
-FROM generate_series(1, %(count)s) AS g"""
+FROM generate_series(%(first)s::integer, %(last)s::integer) AS g"""
 
-_LOAD_LINES = """
+# The orders of one chunk (`first`..`last`): the lines and events below are added to those only.
+_CHUNK = (
+    "o.order_id IN (SELECT md5(%(seed)s || ':' || g)::uuid"
+    " FROM generate_series(%(first)s::integer, %(last)s::integer) AS g)"
+)
+LOAD_CHUNK = 10_000  # orders per statement: a step of the progress bar
+
+_LOAD_LINES = (
+    """
 INSERT INTO order_lines (order_id, line_no, sku, product_id, name, quantity, unit_amount, currency)
 SELECT o.order_id, l.line_no, l.sku, l.product_id, l.name, l.quantity, l.unit_amount, 'EUR'
 FROM orders o
 CROSS JOIN (VALUES (0, 'TSHIRT-RED-M', 'p-tshirt', 'Organic T-Shirt, Red / M', 2, 1500),
                    (1, 'MUG-WHT', 'p-mug', 'Mug, White', 1, 900))
      AS l(line_no, sku, product_id, name, quantity, unit_amount)
-WHERE o.checkout_id LIKE 'bench-chk-' || %(seed)s || '-%%'"""
+WHERE """
+    + _CHUNK
+)
 
 # Each status's history, in order: what the lifecycle says must have happened to reach it.
-_LOAD_EVENTS = """
+_LOAD_EVENTS = (
+    """
 INSERT INTO order_events (order_id, type, from_status, to_status, actor, at, detail)
 SELECT o.order_id, p.type, p.from_status, p.to_status, 'bench', o.created_at + p.step * interval '1 minute',
        '{}'::jsonb
@@ -80,12 +93,16 @@ JOIN (VALUES
     ('REFUNDED', 1, 'PaymentSucceeded', 'PENDING_PAYMENT', 'PAID'),
     ('REFUNDED', 2, 'OrderRefunded', 'PAID', 'REFUNDED')
 ) AS p(status, step, type, from_status, to_status) ON p.status = o.status
-WHERE o.checkout_id LIKE 'bench-chk-' || %(seed)s || '-%%'
+WHERE """
+    + _CHUNK
+    + """
 ORDER BY o.order_id, p.step"""
+)
 
 
-def load_orders(connection: Any, count: int, seed: str = "0") -> None:
-    """Bulk-load `count` consistent orders (with lines and event histories) with direct SQL, then ANALYZE.
+def load_orders(connection: Any, count: int, seed: str = "0", *, advance: Advance = no_progress) -> None:
+    """Bulk-load `count` consistent orders (with lines and event histories) with direct SQL, then ANALYZE;
+    `advance(n)` is told of each chunk of n orders loaded.
 
     The rows are built to satisfy every constraint, and the load runs with triggers off
     (session_replication_role = replica, a superuser setting) so that it takes seconds, not the hours the
@@ -93,9 +110,11 @@ def load_orders(connection: Any, count: int, seed: str = "0") -> None:
     """
     with connection.transaction():
         connection.execute("SET LOCAL session_replication_role = replica")
-        connection.execute(_LOAD_ORDERS, {"seed": seed, "count": count})
-        connection.execute(_LOAD_LINES, {"seed": seed})
-        connection.execute(_LOAD_EVENTS, {"seed": seed})
+        for first in range(1, count + 1, LOAD_CHUNK):
+            last = min(first + LOAD_CHUNK - 1, count)
+            for statement in (_LOAD_ORDERS, _LOAD_LINES, _LOAD_EVENTS):
+                connection.execute(statement, {"seed": seed, "first": first, "last": last})
+            advance(last - first + 1)
     connection.execute("ANALYZE orders")
     connection.execute("ANALYZE order_lines")
     connection.execute("ANALYZE order_events")
@@ -168,7 +187,8 @@ def run(orders: int, runs: int, deep_page: int) -> None:
             apply_migrations(client, CLUSTER_ARN, SECRET_ARN, "commerce", ROOT / "db" / "migrations")
             with psycopg.connect(make_conninfo(postgres.conninfo, dbname="commerce"), autocommit=True) as sql:
                 sql.execute("SET TIME ZONE 'UTC'")
-                load_orders(sql, orders, seed="bench")
+                with progress_bar("loading orders", orders) as advance:
+                    load_orders(sql, orders, seed="bench", advance=advance)
                 print(f"loaded {orders:,} orders in {time.perf_counter() - started:.1f} s (incl. server start)")
                 repository = DataApiOrderRepository(DataApi(client, CLUSTER_ARN, SECRET_ARN, "commerce"))
                 paid = OrderFilters(status=OrderStatus.PAID)

@@ -1,12 +1,13 @@
-"""Demo data for a local run: a small catalog with stock, and Cognito users to sign in with.
+"""Demo data for a local run: a small catalog with stock, Cognito users to sign in with, and the guest
+session of the samples in events/.
 
 `DemoData` (glue) seeds them into the stack's `CommerceTableName` table and `UserPoolId` pool (its outputs)
 once the stack runs, and adds the `DemoUsers` output and the banner's lines for them.
 
 The catalog goes in through the project's own catalog and stock adapters (the same writes the
 admin endpoints make), so it follows the table's item layout by construction. Product ids are
-derived from the product names, so seeding again finds the products there and changes nothing:
-stock an operator changed stays as it is.
+derived from the product names (or are the ids the samples name), so seeding again finds the
+products there and changes nothing: stock an operator changed stays as it is.
 
 The users are created the way an administrator would: AdminCreateUser, a permanent password with
 AdminSetUserPassword, and membership of their groups (`admin` for operators).
@@ -17,15 +18,20 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from commerce.adapters.dynamodb.catalog import DynamoDbCatalog
+from commerce.adapters.dynamodb.client import to_attrs
 from commerce.adapters.dynamodb.inventory import DynamoDbStockLedger
+from commerce.adapters.dynamodb.sessions import session_item
 from commerce.domain.catalog.errors import ProductChanged, SkuExists
 from commerce.domain.catalog.models import ProductSpec, VariantSpec
 from commerce.domain.catalog.service import create_product
 from commerce.domain.money import Money
+from commerce.domain.sessions.models import Session
+from commerce.domain.sessions.tokens import parse_token
+from devcloud.progress import Advance, no_progress, progress_bar
 from localcloud.context import CloudContext
 
 _DEMO_NAMESPACE = uuid.UUID("6f1c2d8e-4b7a-4f0e-9a53-2c1d7e9b8a40")
@@ -45,10 +51,11 @@ class DemoProduct:
     description: str
     category: str
     variants: tuple[DemoVariant, ...]
+    fixed_id: str | None = None  # the id the events/ samples name; else one derived from the name
 
     @property
     def product_id(self) -> str:
-        return uuid.uuid5(_DEMO_NAMESPACE, self.name).hex
+        return self.fixed_id or uuid.uuid5(_DEMO_NAMESPACE, self.name).hex
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,30 @@ DEMO_CATALOG = (
         "equipment",
         (DemoVariant("GRINDER-LTD", "Walnut", 12900, 3),),
     ),
+    # The two products the samples in events/ name (their product id and SKUs), so that
+    # `python -m devcloud invoke <Function> --event events/<op>.json` finds what it asks for.
+    DemoProduct(
+        "Organic T-Shirt",
+        "Soft organic cotton, cut straight.",
+        "textiles",
+        (DemoVariant("TSHIRT-RED-M", "Red / M", 1500, 50),),
+    ),
+    DemoProduct(
+        "Trail Runner 2",
+        "Lightweight trail running shoe with a grippy outsole.",
+        "shoes",
+        (
+            DemoVariant("TR2-BLK-42", "Black, EU 42", 12900, 10),
+            DemoVariant("TR2-BLK-43", "Black, EU 43", 12900, 10),
+        ),
+        fixed_id="3f1c9a7e5b2d4c8f9a0b1c2d3e4f5a6b",
+    ),
 )
+
+# The guest session whose token the storefront samples in events/ carry (X-Session-Token). A demo
+# credential known to anyone who reads the repository: it exists only in a local cloud's demo data.
+SAMPLE_SESSION_TOKEN = "Xb3kq9Lm2Vt7Rw1Zp8Hn4c.3oTnQ0vZk1pXj7W2bL9sYfR5uGcA8dEhMi4NqK6tVwx"  # noqa: S105
+SAMPLE_SESSION_DAYS = 7  # the API's default SESSION_TTL_DAYS
 
 DEMO_USERS = (
     DemoUser("operator", "Operator-Demo-2024", "operator@example.com", ("admin",)),
@@ -110,7 +140,9 @@ DEMO_USERS = (
 )
 
 
-def seed_catalog(dynamodb_client: Any, table_name: str, *, now: datetime | None = None) -> int:
+def seed_catalog(
+    dynamodb_client: Any, table_name: str, *, now: datetime | None = None, advance: Advance = no_progress
+) -> int:
     """Add the demo products that are not there yet, with their stock; how many were added."""
     catalog = DynamoDbCatalog(table_name, client=dynamodb_client)
     ledger = DynamoDbStockLedger(table_name, client=dynamodb_client)
@@ -126,14 +158,34 @@ def seed_catalog(dynamodb_client: Any, table_name: str, *, now: datetime | None 
         try:
             create_product(catalog, spec, now=moment, new_id=lambda p=product: p.product_id)  # type: ignore[misc]
         except (SkuExists, ProductChanged):
+            advance(1)
             continue  # seeded before: leave it, and its stock, as it is now
         for variant in product.variants:
             ledger.set_on_hand(variant.sku, variant.on_hand)
         added += 1
+        advance(1)
     return added
 
 
-def seed_users(cognito_client: Any, user_pool_id: str) -> list[dict[str, Any]]:
+def seed_sample_session(dynamodb_client: Any, table_name: str, *, now: datetime | None = None) -> str:
+    """(Re)write the samples' guest session, live for a week from now; returns its session id.
+
+    Written over whatever is there, as `POST /sessions` would have made it: each start gives the samples
+    a fresh week, and a customer bound to it by an earlier run is let go.
+    """
+    token = parse_token(SAMPLE_SESSION_TOKEN)
+    moment = now or datetime.now(UTC)
+    session = Session(
+        session_id=token.session_id,
+        token_hash=token.hash,
+        created_at=moment,
+        expires_at=moment + timedelta(days=SAMPLE_SESSION_DAYS),
+    )
+    dynamodb_client.put_item(TableName=table_name, Item=to_attrs(session_item(session)))
+    return session.session_id
+
+
+def seed_users(cognito_client: Any, user_pool_id: str, *, advance: Advance = no_progress) -> list[dict[str, Any]]:
     """Create the demo users (once) with permanent passwords and their groups; returns outputs' DemoUsers."""
     existing_groups = {g["GroupName"] for g in cognito_client.list_groups(UserPoolId=user_pool_id).get("Groups", [])}
     for user in DEMO_USERS:
@@ -155,6 +207,7 @@ def seed_users(cognito_client: Any, user_pool_id: str) -> list[dict[str, Any]]:
                 cognito_client.create_group(UserPoolId=user_pool_id, GroupName=group)
                 existing_groups.add(group)
             cognito_client.admin_add_user_to_group(UserPoolId=user_pool_id, Username=user.username, GroupName=group)
+        advance(1)
     return [user.to_json() for user in DEMO_USERS]
 
 
@@ -168,10 +221,15 @@ class DemoData:
         users: list[dict[str, Any]] = []
         outputs = cloud.app.outputs
         table, pool = outputs.get("CommerceTableName"), outputs.get("UserPoolId")
-        if self._seed and table:
-            seed_catalog(cloud.client("dynamodb"), table)
-        if self._seed and pool:
-            users = seed_users(cloud.client("cognito-idp"), pool)
+        steps = (len(DEMO_CATALOG) + 1 if table else 0) + (len(DEMO_USERS) if pool else 0)
+        if self._seed and steps:
+            with progress_bar("demo data", steps) as advance:
+                if table:
+                    seed_catalog(cloud.client("dynamodb"), table, advance=advance)
+                    seed_sample_session(cloud.client("dynamodb"), table)
+                    advance(1)
+                if pool:
+                    users = seed_users(cloud.client("cognito-idp"), pool, advance=advance)
         cloud.output_overrides["DemoUsers"] = users
         for index, user in enumerate(users):
             groups = f"  (groups: {', '.join(user['groups'])})" if user["groups"] else ""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from devcloud.demo_data import DemoData
 from devcloud.payments import PaymentsApiUrlParameter, PaymentsWebhookRegistration
+from devcloud.sample_checkout import SampleCheckout
+from devcloud.sample_events import prepare_event
 from localcloud.context import Component
 
 STACK_NAME = "commerce-local"
@@ -16,4 +20,7 @@ class DevCloud:
         return [PaymentsApiUrlParameter()]
 
     def glue(self, *, demo_data: bool) -> list[Component]:
-        return [PaymentsWebhookRegistration(), DemoData(seed=demo_data)]
+        return [PaymentsWebhookRegistration(), DemoData(seed=demo_data), SampleCheckout(seed=demo_data)]
+
+    def prepare_event(self, function: str, event: bytes, outputs: dict[str, Any]) -> bytes:
+        return prepare_event(function, event, outputs)

@@ -8,13 +8,15 @@
   webhook endpoint for the webhook route (the event types the webhook handles) is registered, its signing
   secret put into `PaymentsWebhookSecret`. The webhook route is read from the stack: the route whose function
   is given that secret (`<ApiUrl>/webhooks/payments/stripe` in template.yaml). Templates without those secrets
-  or such a route are left alone. It also adds the `PaymentsApiUrl` output (the sandbox's URL, as the stack sees it).
+  or such a route are left alone. It also adds the `PaymentsApiUrl` output (the sandbox's URL, as the stack sees it),
+  and `PaymentsWebhookSecretId` (where the signing secret is, for `devcloud invoke` to sign the webhook sample).
 """
 
 from __future__ import annotations
 
 import secrets
 
+from devcloud.sample_events import WEBHOOK_SECRET_OUTPUT
 from localcloud.context import CloudContext
 from localcloud.model import LocalApp
 from localcloud.payments.component import PaymentsService
@@ -70,6 +72,7 @@ class PaymentsWebhookRegistration:
                 description="local cloud: the stack's payment webhook",
             )
             self._endpoint_id = endpoint.id
+            cloud.output_overrides[WEBHOOK_SECRET_OUTPUT] = webhook_secret  # for `invoke` to sign samples with
 
     def stop(self) -> None:
         endpoint_id, self._endpoint_id = self._endpoint_id, None

@@ -5,7 +5,8 @@ run [--reset] [--port N] [--edge-port N] [--time-scale X]
 invoke FunctionLogicalId [--event events/x.json]
     A Docker-free `sam local invoke`: print the function's response; exit 1 if the function failed.
     Goes through the running local cloud when there is one (its data, its services); otherwise
-    starts the stack just for this invocation.
+    starts the stack just for this invocation. The project's extension may fill in what the event file
+    cannot hold literally (`Extension.prepare_event`: devcloud signs the webhook sample).
 token USER  /  faults show|set|clear|kill|aws
     A user's JWT (localcloud.tokens); the running cloud's fault switches (localcloud.faults.cli).
 
@@ -109,6 +110,9 @@ class _NoExtension:
     def glue(self, *, demo_data: bool) -> list[Component]:
         return []
 
+    def prepare_event(self, function: str, event: bytes, outputs: dict[str, Any]) -> bytes:
+        return event
+
 
 def main(argv: list[str] | None = None, *, extension: Extension | None = None) -> int:
     args = _parser().parse_args(argv)
@@ -196,7 +200,7 @@ def _invoke(args: argparse.Namespace, parameters: dict[str, str], extension: Ext
         return EXIT_CANNOT_RUN
     state_dir = (args.project_dir / args.state_dir).resolve()
     if running_cloud_pid(state_dir) is not None and (state_dir / OUTPUTS_FILE).exists() and not parameters:
-        return _invoke_running(state_dir, args.function, payload)
+        return _invoke_running(state_dir, args.function, payload, extension)
     # Just this invocation: the stack and the services its functions reach, without event sources or router.
     cloud = LocalCloud(
         args.project_dir,
@@ -209,7 +213,9 @@ def _invoke(args: argparse.Namespace, parameters: dict[str, str], extension: Ext
     )
     with cloud:
         try:
-            result = cloud.runtime.invoke_payload(args.function, payload)
+            result = cloud.runtime.invoke_payload(
+                args.function, extension.prepare_event(args.function, payload, cloud.outputs)
+            )
         except FunctionNotFound:
             return _unknown_function(args.function, sorted(cloud.app.functions))
         except InvokeError as error:
@@ -218,11 +224,11 @@ def _invoke(args: argparse.Namespace, parameters: dict[str, str], extension: Ext
     return _print_result(result.payload, result.function_error)
 
 
-def _invoke_running(state_dir: Path, function: str, payload: bytes) -> int:
+def _invoke_running(state_dir: Path, function: str, payload: bytes, extension: Extension) -> int:
     outputs: dict[str, Any] = json.loads((state_dir / OUTPUTS_FILE).read_text())
     client = edge_client("lambda", endpoint_url=outputs["AwsEndpointUrl"], region=outputs["Region"])
     try:
-        response = client.invoke(FunctionName=function, Payload=payload)
+        response = client.invoke(FunctionName=function, Payload=extension.prepare_event(function, payload, outputs))
     except client.exceptions.ResourceNotFoundException:
         return _unknown_function(function, [])
     return _print_result(response["Payload"].read(), response.get("FunctionError"))

@@ -121,6 +121,10 @@ class Extension(Protocol):
     def glue(self, *, demo_data: bool) -> list[Component]:
         """Started last; `demo_data` is False under `run --no-seed`."""
 
+    def prepare_event(self, function: str, event: bytes, outputs: dict[str, Any]) -> bytes:
+        """`invoke`'s event as the function is given it: the one place a project fills in what a sample file
+        cannot hold literally (a signature over a fresh timestamp, say), from the running stack's outputs."""
+
 
 class LocalCloudError(Exception):
     """The local cloud cannot start (state directory in use, a component failed), or lacks a component asked for."""

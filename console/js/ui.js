@@ -109,3 +109,45 @@ export function instant(localValue) {
 export function render(view, ...children) {
   view.replaceChildren(...children.flat().filter(Boolean));
 }
+
+// A list the API answers in pages (`{items, nextCursor}`): a table of one page, with Previous and Next.
+// `fetchPage(cursor)` asks for a page (cursor null: the first); `show()` shows the first page again (after
+// the filters changed, say). The cursors of the pages seen are kept, since the API only goes forward.
+export function pagedList(container, { fetchPage, columns, empty }) {
+  const cursors = [null];
+  async function load() {
+    try {
+      const page = await fetchPage(cursors[cursors.length - 1]);
+      const move = (step) => () => {
+        if (step > 0) cursors.push(page.nextCursor);
+        else cursors.pop();
+        load();
+      };
+      const buttons = [
+        cursors.length > 1 ? h("button", { class: "secondary", id: "previous-page", onclick: move(-1) }, "Previous page") : null,
+        page.nextCursor ? h("button", { class: "secondary", id: "next-page", onclick: move(1) }, "Next page") : null,
+      ].filter(Boolean);
+      render(container, table(columns, page.items, empty), buttons.length ? h("div", { class: "actions" }, buttons) : null);
+    } catch (error) {
+      render(container, problemBox(error));
+    }
+  }
+  return {
+    show() {
+      cursors.length = 1;
+      return load();
+    },
+  };
+}
+
+// Every item of a paged list, page after page, up to `max` of them; `more` tells whether some were left.
+export async function allPages(fetchPage, max = Infinity) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await fetchPage(cursor);
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && items.length < max);
+  return { items, more: Boolean(cursor) };
+}

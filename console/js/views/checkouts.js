@@ -1,7 +1,7 @@
 // Checkouts: the list with its filters (GET /admin/checkouts), and one checkout with its workflow execution's
 // steps and errors as a timeline (GET /admin/checkouts/{id}), refreshed while it is still moving.
 import { get } from "../api.js";
-import { facts, h, instant, money, problemBox, render, status, table, when } from "../ui.js";
+import { facts, h, instant, money, pagedList, problemBox, render, status, when } from "../ui.js";
 
 const STATUSES = ["", "QUEUED", "PROCESSING", "AWAITING_PAYMENT", "COMPLETED", "FAILED", "EXPIRED", "CANCELLED"];
 const OPEN = new Set(["QUEUED", "PROCESSING", "AWAITING_PAYMENT"]);
@@ -17,48 +17,34 @@ export function checkoutsView(view) {
     h("label", {}, "Created before", h("input", { name: "createdTo", type: "datetime-local" })),
     h("button", { type: "submit" }, "Search"),
   );
-  const pages = [null]; // cursors of the pages seen, to go back
-
-  async function load(cursor) {
-    const data = new FormData(form);
-    try {
-      const page = await get("/admin/checkouts", {
+  const list = pagedList(results, {
+    fetchPage: (cursor) => {
+      const data = new FormData(form);
+      return get("/admin/checkouts", {
         status: data.get("status"),
         createdFrom: instant(data.get("createdFrom")),
         createdTo: instant(data.get("createdTo")),
         limit: 20,
         cursor,
       });
-      render(
-        results,
-        table(
-          [
-            { title: "Checkout", cell: (c) => h("a", { href: `#/checkouts/${c.checkoutId}` }, c.checkoutId) },
-            { title: "Status", cell: (c) => status(c.status) },
-            { title: "Total", num: true, cell: (c) => money(c.total) },
-            { title: "Failure", cell: (c) => (c.failure ? c.failure.code : "") },
-            { title: "Created", cell: (c) => when(c.createdAt) },
-            { title: "Updated", cell: (c) => when(c.updatedAt) },
-          ],
-          page.items,
-          "No checkout matches (a filtered page may be empty: try Next).",
-        ),
-        page.nextCursor
-          ? h("div", { class: "actions" }, h("button", { class: "secondary", id: "next-page", onclick: () => { pages.push(page.nextCursor); load(page.nextCursor); } }, "Next page"))
-          : null,
-      );
-    } catch (error) {
-      render(results, problemBox(error));
-    }
-  }
+    },
+    columns: [
+      { title: "Checkout", cell: (c) => h("a", { href: `#/checkouts/${c.checkoutId}` }, c.checkoutId) },
+      { title: "Status", cell: (c) => status(c.status) },
+      { title: "Total", num: true, cell: (c) => money(c.total) },
+      { title: "Failure", cell: (c) => (c.failure ? c.failure.code : "") },
+      { title: "Created", cell: (c) => when(c.createdAt) },
+      { title: "Updated", cell: (c) => when(c.updatedAt) },
+    ],
+    empty: "No checkout matches (a filtered page may be empty: try Next).",
+  });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    pages.length = 1;
-    load(null);
+    list.show();
   });
   render(view, h("h1", {}, "Checkouts"), form, results);
-  load(null);
+  list.show();
 }
 
 function timeline(execution) {

@@ -1,10 +1,10 @@
 // Inventory: every SKU of the catalog with its stock (onHand, reserved, available, and shards and purchaseLimit
 // where the API reports them), and setting them for one SKU (PUT /admin/inventory/{sku}).
 import { get, put } from "../api.js";
-import { confirmAction, h, notice, problemBox, render, table } from "../ui.js";
+import { allPages, confirmAction, h, notice, problemBox, render, table } from "../ui.js";
 
 async function stocks() {
-  const products = await get("/admin/products", { limit: 100 });
+  const products = await allPages((cursor) => get("/admin/products", { limit: 100, cursor }));
   const skus = products.items.flatMap((p) => p.variants.map((v) => ({ sku: v.sku, name: `${p.name} - ${v.name}` })));
   return Promise.all(skus.map(async (s) => ({ ...s, ...(await get(`/admin/inventory/${encodeURIComponent(s.sku)}`)) })));
 }

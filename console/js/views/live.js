@@ -1,7 +1,7 @@
 // The live sale view, refreshed every few seconds: checkouts of the last 15 minutes by status, the queues,
 // workflow executions running and failed (the checkouts they belong to), and the SKUs holding most units.
 import { get } from "../api.js";
-import { h, problemBox, render, status, table, when } from "../ui.js";
+import { allPages, h, problemBox, render, status, table, when } from "../ui.js";
 
 const REFRESH_MS = 3000;
 const WINDOW_MINUTES = 15;
@@ -12,14 +12,8 @@ const MAX_SKUS_READ = 40;
 
 async function recentCheckouts() {
   const since = new Date(Date.now() - WINDOW_MINUTES * 60_000).toISOString();
-  const found = [];
-  let cursor = null;
-  do {
-    const page = await get("/admin/checkouts", { createdFrom: since, limit: 100, cursor });
-    found.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor && found.length < MAX_COUNTED);
-  return { checkouts: found, capped: Boolean(cursor) };
+  const { items, more } = await allPages((cursor) => get("/admin/checkouts", { createdFrom: since, limit: 100, cursor }), MAX_COUNTED);
+  return { checkouts: items, capped: more };
 }
 
 async function stockOfSkus() {

@@ -1,7 +1,7 @@
 // Orders: search (status, e-mail, dates), one order with its history, and the operator's actions (fulfil,
 // cancel, refund), each after a confirmation step; a refused action shows the API's problem as it words it.
 import { get, post } from "../api.js";
-import { confirmAction, facts, h, instant, money, notice, problemBox, render, status, table, when } from "../ui.js";
+import { confirmAction, facts, h, instant, money, notice, pagedList, problemBox, render, status, table, when } from "../ui.js";
 
 const STATUSES = ["", "PENDING_PAYMENT", "PAID", "PARTIALLY_FULFILLED", "FULFILLED", "REFUND_PENDING", "PARTIALLY_REFUNDED", "CANCELLED", "REFUNDED", "REFUND_FAILED"];
 const ACTIONS = [
@@ -22,10 +22,10 @@ export function ordersView(view) {
     h("button", { type: "submit" }, "Search"),
   );
 
-  async function load(cursor) {
-    const data = new FormData(form);
-    try {
-      const page = await get("/admin/orders", {
+  const list = pagedList(results, {
+    fetchPage: (cursor) => {
+      const data = new FormData(form);
+      return get("/admin/orders", {
         status: data.get("status"),
         email: data.get("email"),
         createdFrom: instant(data.get("createdFrom")),
@@ -33,32 +33,23 @@ export function ordersView(view) {
         limit: 20,
         cursor,
       });
-      render(
-        results,
-        table(
-          [
-            { title: "Order", cell: (o) => h("a", { href: `#/orders/${o.orderId}` }, o.orderId) },
-            { title: "Status", cell: (o) => status(o.status) },
-            { title: "E-mail", cell: (o) => o.email },
-            { title: "Total", num: true, cell: (o) => money(o.total) },
-            { title: "Created", cell: (o) => when(o.createdAt) },
-          ],
-          page.items,
-          "No order matches.",
-        ),
-        page.nextCursor ? h("div", { class: "actions" }, h("button", { class: "secondary", onclick: () => load(page.nextCursor) }, "Next page")) : null,
-      );
-    } catch (error) {
-      render(results, problemBox(error));
-    }
-  }
+    },
+    columns: [
+      { title: "Order", cell: (o) => h("a", { href: `#/orders/${o.orderId}` }, o.orderId) },
+      { title: "Status", cell: (o) => status(o.status) },
+      { title: "E-mail", cell: (o) => o.email },
+      { title: "Total", num: true, cell: (o) => money(o.total) },
+      { title: "Created", cell: (o) => when(o.createdAt) },
+    ],
+    empty: "No order matches.",
+  });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    load(null);
+    list.show();
   });
   render(view, h("h1", {}, "Orders"), form, results);
-  load(null);
+  list.show();
 }
 
 export function orderView(view, orderId) {
