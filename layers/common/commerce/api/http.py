@@ -4,7 +4,8 @@
 - turns every `CommerceError` into problem+json (and anything unexpected into a 500 problem),
 - adds `X-Request-Id` (API Gateway's request id) to every response,
 - answers unknown routes with 404 problem+json.
-Handlers parse bodies with `parse_body`, which enforces the 64 KiB limit and strict pydantic models.
+Handlers parse bodies with `parse_body`, which enforces the 64 KiB limit (413), a nesting limit (400, see
+commerce.bounded_json) and strict pydantic models.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import BaseModel, ValidationError
 
+from commerce import bounded_json
 from commerce.api.problems import problem_response
 from commerce.domain.errors import CommerceError, ErrorCode, FieldProblem, NotFound, PayloadTooLarge, ValidationFailed
 
@@ -90,6 +92,10 @@ def parse_body(app: APIGatewayHttpResolver, model: type[Model]) -> Model:
     data = raw_body(app)
     if not data.strip():
         raise ValidationFailed("A JSON request body is required")
+    try:
+        bounded_json.check_depth(data)
+    except bounded_json.TooDeep as error:
+        raise ValidationFailed(str(error)) from error
     try:
         return model.model_validate_json(data)
     except ValidationError as error:

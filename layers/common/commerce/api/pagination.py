@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from commerce import bounded_json
 from commerce.domain.errors import FieldProblem, ValidationFailed
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def decode_cursor(cursor: str | None, scope: str) -> dict[str, str] | None:
     if not hmac.compare_digest(mac, _mac(payload, scope)):
         raise invalid_cursor()
     try:
-        position = json.loads(payload)
+        position = bounded_json.loads(payload)
     except ValueError as error:
         raise invalid_cursor() from error
     if not isinstance(position, dict) or not all(
