@@ -69,6 +69,11 @@ def create_app() -> APIGatewayHttpResolver:
     return app
 
 
+def error_response(app: APIGatewayHttpResolver, error: CommerceError) -> Response[str]:
+    """`error` as the problem+json response of the current request (for handlers that answer errors themselves)."""
+    return _with_request_id(app, problem_response(error, request_id(app)))
+
+
 def _with_request_id(app: APIGatewayHttpResolver, response: Response[str]) -> Response[str]:
     # Exception handlers run outside the middleware chain, so they set the header themselves.
     response.headers["X-Request-Id"] = request_id(app)
