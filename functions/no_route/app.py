@@ -20,6 +20,7 @@ ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/health"),
         ("POST", "/sessions"),
+        ("DELETE", "/sessions/current"),
         ("GET", "/products"),
         ("GET", "/products/{productId}"),
         ("GET", "/cart"),

@@ -63,3 +63,13 @@ def test_nesting_bombs_are_400s_never_500s(api: Api) -> None:
     # When it is a cart line body, Then 400 VALIDATION_ERROR
     headers = {"X-Session-Token": api.new_session(), "Content-Type": "application/json"}
     problem_of(api.call("POST", "/cart/lines", data=bomb, headers=headers), 400, "VALIDATION_ERROR")
+
+
+def test_a_deleted_session_token_never_works_again(api: Api) -> None:
+    # Given a session whose cart answers
+    headers = {"X-Session-Token": api.new_session()}
+    assert api.call("GET", "/cart", headers=headers).status_code == 200
+    # When it is deleted, Then 204, and the token is 401 UNAUTHENTICATED from then on
+    assert api.call("DELETE", "/sessions/current", headers=headers).status_code == 204
+    problem_of(api.call("GET", "/cart", headers=headers), 401, "UNAUTHENTICATED")
+    problem_of(api.call("DELETE", "/sessions/current", headers=headers), 401, "UNAUTHENTICATED")

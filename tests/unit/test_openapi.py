@@ -32,6 +32,7 @@ Route = tuple[str, str]  # (METHOD, /path)
 API_MD_ENDPOINTS: set[Route] = {
     ("GET", "/health"),
     ("POST", "/sessions"),
+    ("DELETE", "/sessions/current"),
     ("GET", "/products"),
     ("GET", "/products/{productId}"),
     ("GET", "/cart"),
