@@ -26,6 +26,13 @@ $(INSTALLED): requirements.lock pyproject.toml
 
 install: $(INSTALLED)  ## create .venv with everything pinned in requirements.lock
 
+# checkov has a venv of its own: its pins (boto3, networkx, ...) conflict with requirements.lock.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
 run: install  ## start the whole backend locally with demo data (Ctrl-C stops it)
 	$(BIN)/python -m devcloud --state-dir $(STATE_DIR) run $(ARGS)
 
@@ -39,12 +46,13 @@ fuzz: install  ## contract fuzzing of openapi.yaml against a local cloud, longer
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-50} FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} \
 		$(BIN)/python -m pytest tests/fuzz -n 0 --timeout=3600 -p no:cacheprovider $(ARGS)
 
-lint: install  ## ruff, mypy, cfn-lint and sam validate: no findings allowed
+lint: install $(CHECKOV_VENV)/.installed  ## ruff, mypy, cfn-lint, sam validate and checkov: no findings allowed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --region $(REGION) --template template.yaml
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file template.yaml
 
 format: install  ## ruff fix + format
 	$(BIN)/ruff check --fix .

@@ -23,6 +23,17 @@ os.environ.update(
 )
 
 
+@pytest.fixture(autouse=True)
+def cursor_key(monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """In-process list handlers sign cursors with this key (deployed ones read CursorSecret); the local cloud,
+    a process of its own, uses the secret it provisioned from template.yaml."""
+    from commerce.api import pagination
+
+    key = b"test-cursor-key"
+    monkeypatch.setattr(pagination, "keyring", pagination.CursorKeyring(lambda: pagination.CursorKeys(key)))
+    return key
+
+
 @pytest.fixture
 def commerce_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A moto DynamoDB table created from template.yaml's CommerceTable; TABLE_NAME points at it."""

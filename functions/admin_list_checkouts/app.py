@@ -10,7 +10,7 @@ from commerce.adapters.dynamodb.checkout_listing import DynamoDbCheckoutListing
 from commerce.api.http import create_app, json_response
 from commerce.api.operators import require_operator
 from commerce.api.pagination import PageQuery, decode_cursor, encode_cursor, page_json, parse_query
-from commerce.domain.checkout.listing import CheckoutListFilters
+from commerce.domain.checkout.listing import CheckoutListFilters, operator_view
 from commerce.observability import logger, tracer
 from commerce.settings import FunctionSettings, load_settings
 
@@ -37,7 +37,7 @@ def list_all_checkouts() -> Response[str]:
     after = decode_cursor(query.cursor, scope)
     page = listing.page(query, query.limit, after["before"] if after and "before" in after else None)
     next_cursor = encode_cursor({"before": page.next_position} if page.next_position else None, scope)
-    return json_response(200, page_json([c.to_json() for c in page.checkouts], next_cursor))
+    return json_response(200, page_json([operator_view(c.to_json()) for c in page.checkouts], next_cursor))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

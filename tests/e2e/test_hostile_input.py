@@ -8,7 +8,8 @@ as the spec says it is served. For each one, hypothesis sends
   bodies over 64 KiB, under JSON and non-JSON content types;
 - path parameters: unicode, `..`, very long, control characters, raw, percent-encoded and double-encoded;
 - query strings: repeated keys, out-of-range `limit`, bad filters, unknown names, garbage cursors, cursors of
-  other listings, and cursors with a correct MAC around a hostile position (the MAC is not a secret);
+  other listings, and cursors with a correct MAC around a hostile position (signed with the local cloud's
+  CursorSecret, read the way a leaked key would be used);
 - credentials: the ones that reach the function (a session token, an operator's Cognito token) and bad ones
   (none, malformed or unknown tokens, forged JWTs, a customer on an operator route), and the operation's
   required headers (`Idempotency-Key`), mostly valid, sometimes hostile.
@@ -43,7 +44,7 @@ import yaml
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from commerce.api.pagination import encode_cursor
+from commerce.api.pagination import CursorKeyring, CursorKeys, encode_cursor
 from commerce.domain.catalog.schemas import ProductFilters
 from commerce.domain.orders.schemas import OrderSearchFilters
 from tests.e2e.conftest import Api
@@ -815,8 +816,8 @@ def garbage_cursors(world: World) -> st.SearchStrategy[str]:
 
 
 def forged_cursors(world: World) -> st.SearchStrategy[str]:
-    """Cursors with a correct MAC around a hostile position: the MAC is not secret (pagination.py says so),
-    so anyone can make one, and each listing must check the position it decodes."""
+    """Cursors with a correct MAC around a hostile position: signed with the local cloud's own cursor key, as if
+    it had leaked, so that each listing's checks of the position it decodes are attacked too."""
     scopes = {
         "/products": ProductFilters().cursor_scope(),
         "/admin/products": ProductFilters().cursor_scope(),
@@ -831,11 +832,20 @@ def forged_cursors(world: World) -> st.SearchStrategy[str]:
     products = st.fixed_dictionaries({"n": hostile_text(), "id": product_ids})
     other = st.dictionaries(st.one_of(st.sampled_from(["t", "n", "id"]), hostile_text()), hostile_text(), max_size=3)
     positions = st.one_of(orders, products, other) if "orders" in world.op.path else st.one_of(products, orders, other)
-    return st.builds(forge_cursor, positions, weighted((3, own), (1, st.sampled_from(sorted(scopes.values())))))
+    ring = cursor_keyring(world.api)
+    return st.builds(
+        lambda position, scope: str(encode_cursor(position, scope, ring)),
+        positions,
+        weighted((3, own), (1, st.sampled_from(sorted(scopes.values())))),
+    )
 
 
-def forge_cursor(position: dict[str, str], scope: str) -> str:
-    return str(encode_cursor(position, scope))
+def cursor_keyring(api: Api) -> CursorKeyring:
+    """The keys the local cloud's list functions sign cursors with (its CursorSecret, from template.yaml)."""
+    secrets = api.cloud.client("secretsmanager")
+    [arn] = [s["ARN"] for s in secrets.list_secrets()["SecretList"] if "CursorSecret" in s["Name"]]
+    key = secrets.get_secret_value(SecretId=arn)["SecretString"].encode()
+    return CursorKeyring(lambda: CursorKeys(key))
 
 
 def hostile_datetimes() -> st.SearchStrategy[str]:

@@ -75,6 +75,9 @@ def test_a_started_checkout_shows_its_execution_and_steps(payments: Payments) ->
     conforms(answer.body, "AdminCheckout")
     assert answer.body["status"] == "AWAITING_PAYMENT"
     assert answer.body["payment"]["intentId"].startswith("pi_")
+    # And not the payment's client secret, which lets whoever holds it pay (the buyer's alone)
+    assert "clientSecret" not in answer.body["payment"]
+    assert payments.stored(checkout.checkout_id).payment.client_secret not in json.dumps(answer.body)  # type: ignore[union-attr]
     execution = answer.body["execution"]
     assert execution["name"] == checkout.checkout_id
     assert execution["status"] in {"RUNNING", "SUCCEEDED"}

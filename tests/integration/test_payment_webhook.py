@@ -139,6 +139,19 @@ def test_stale_foreign_and_non_event_bodies_are_refused(payments: Payments) -> N
     assert outcome(payments, intent_id) is None
 
 
+def test_nesting_bombs_are_refused_signed_or_not(payments: Payments) -> None:
+    # Given bodies of 50,000 `[` (json.loads would raise RecursionError) and an event nested 40 levels deep
+    bomb = "[" * 50_000
+    deep_event = event_body("evt_deep_1", "payment_intent.succeeded", {"x": json.loads("[" * 40 + "]" * 40)})
+    # When the bomb comes unsigned, with a forged signature, or correctly signed, Then each is a 400 BAD_SIGNATURE
+    refused(payments.webhook(bomb, None))
+    refused(payments.webhook(bomb, sign(payments, "[]")))
+    refused(payments.webhook(bomb, sign(payments, bomb)))
+    # When a correctly signed event nests deeper than any event Stripe sends, Then it is refused as well
+    refused(payments.webhook(deep_event, sign(payments, deep_event)))
+    assert not handled(payments, "evt_deep_1")
+
+
 def test_a_failure_delivered_after_the_success_changes_nothing(payments: Payments) -> None:
     # Given a declined attempt and then a successful one on the same intent
     checkout_id, intent_id = awaiting(payments)

@@ -23,6 +23,7 @@ from tests.support.lambda_events import FakeLambdaContext, http_event
 FUNCTIONS = {
     "create_session": "create_session",
     "get_cart": "get_cart",
+    "delete_session": "delete_session",
     "add_cart_line": "add_cart_line",
     "set_cart_line": "set_cart_line",
     "remove_cart_line": "remove_cart_line",

@@ -32,6 +32,7 @@ Route = tuple[str, str]  # (METHOD, /path)
 API_MD_ENDPOINTS: set[Route] = {
     ("GET", "/health"),
     ("POST", "/sessions"),
+    ("DELETE", "/sessions/current"),
     ("GET", "/products"),
     ("GET", "/products/{productId}"),
     ("GET", "/cart"),
@@ -108,8 +109,10 @@ def template_routes(template: dict[str, Any]) -> dict[Route, str | None]:
             if event.get("Type") != "HttpApi":
                 continue
             props = event.get("Properties") or {}
-            # A route without Path/Method is the API's catch-all, which openapi.yaml cannot describe: it shows up
-            # as drift rather than being skipped.
+            # A route without Path/Method is the API's `$default` catch-all (functions/no_route), which no
+            # OpenAPI path can describe: its answers (404/405 problems) are in openapi.yaml's description.
+            if "Path" not in props and "Method" not in props:
+                continue
             route = (str(props.get("Method", "ANY")).upper(), str(props.get("Path", "$default")))
             api_id = props.get("ApiId")
             api = resources.get(api_id["Ref"], {}) if isinstance(api_id, dict) and "Ref" in api_id else {}

@@ -15,6 +15,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
 # Only boto calls are traced: patching every library X-Ray knows (requests, httplib, ...) costs cold start.
+# Responses and errors are never recorded (POWERTOOLS_TRACER_CAPTURE_RESPONSE/_ERROR "false" in template.yaml's
+# Globals): they hold session tokens, clientSecrets and personal data. tests/unit/test_security_template.py.
 tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
 

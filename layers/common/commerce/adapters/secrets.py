@@ -3,6 +3,7 @@
 The payments functions read the Stripe API key (`PaymentsApiKeySecret`) and the webhook signing secret
 (`PaymentsWebhookSecret`) here. Reading once per container keeps Secrets Manager off the hot path;
 `forget` lets a caller re-read a value that turned out stale (an operator put the real key in after deploy).
+`current_and_previous` reads both versions of a rotated key (the cursor MAC key, `CursorSecret`).
 """
 
 from __future__ import annotations
@@ -40,3 +41,15 @@ def secret_string(secret_id: str) -> str:
 def forget(secret_id: str) -> None:
     with _lock:
         _values.pop(secret_id, None)
+
+
+def current_and_previous(secret_id: str) -> tuple[str, str | None]:
+    """The SecretString of `secret_id`'s AWSCURRENT version and of its AWSPREVIOUS one (None before the first
+    rotation), read now (callers that verify with both cache them: commerce.api.pagination)."""
+    client = secretsmanager_client()
+    current = client.get_secret_value(SecretId=secret_id)["SecretString"]
+    try:
+        previous = client.get_secret_value(SecretId=secret_id, VersionStage="AWSPREVIOUS")["SecretString"]
+    except client.exceptions.ResourceNotFoundException:
+        previous = None
+    return current, previous

@@ -4,7 +4,8 @@
 - turns every `CommerceError` into problem+json (and anything unexpected into a 500 problem),
 - adds `X-Request-Id` (API Gateway's request id) to every response,
 - answers unknown routes with 404 problem+json.
-Handlers parse bodies with `parse_body`, which enforces the 64 KiB limit and strict pydantic models.
+Handlers parse bodies with `parse_body`, which enforces the 64 KiB limit (413), a nesting limit (400, see
+commerce.bounded_json) and strict pydantic models.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import BaseModel, ValidationError
 
+from commerce import bounded_json
 from commerce.api.problems import problem_response
 from commerce.domain.errors import CommerceError, ErrorCode, FieldProblem, NotFound, PayloadTooLarge, ValidationFailed
 
@@ -67,6 +69,11 @@ def create_app() -> APIGatewayHttpResolver:
     return app
 
 
+def error_response(app: APIGatewayHttpResolver, error: CommerceError) -> Response[str]:
+    """`error` as the problem+json response of the current request (for handlers that answer errors themselves)."""
+    return _with_request_id(app, problem_response(error, request_id(app)))
+
+
 def _with_request_id(app: APIGatewayHttpResolver, response: Response[str]) -> Response[str]:
     # Exception handlers run outside the middleware chain, so they set the header themselves.
     response.headers["X-Request-Id"] = request_id(app)
@@ -90,6 +97,10 @@ def parse_body(app: APIGatewayHttpResolver, model: type[Model]) -> Model:
     data = raw_body(app)
     if not data.strip():
         raise ValidationFailed("A JSON request body is required")
+    try:
+        bounded_json.check_depth(data)
+    except bounded_json.TooDeep as error:
+        raise ValidationFailed(str(error)) from error
     try:
         return model.model_validate_json(data)
     except ValidationError as error:

@@ -34,10 +34,11 @@ class CustomerVerifier(Protocol):
 class SessionSettings(FunctionSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
     session_ttl_days: int = Field(7, alias="SESSION_TTL_DAYS", ge=1, le=90)
+    session_max_lifetime_days: int = Field(30, alias="SESSION_MAX_LIFETIME_DAYS", ge=1, le=365)
 
     @property
     def session_policy(self) -> SessionPolicy:
-        return SessionPolicy.days(self.session_ttl_days)
+        return SessionPolicy.days(self.session_ttl_days, self.session_max_lifetime_days)
 
 
 class StorefrontSettings(SessionSettings):

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
+from commerce import bounded_json
 from commerce.domain.errors import Forbidden, Unauthenticated
 
 ADMIN_GROUP = "admin"
@@ -19,13 +20,22 @@ def jwt_claims(app: APIGatewayHttpResolver) -> dict[str, Any] | None:
 
 
 def groups_of(claims: dict[str, Any]) -> set[str]:
-    """HTTP API passes array claims as a string like "[admin customers]"; a JSON list is accepted too."""
+    """The caller's Cognito groups, exactly. The claim arrives as a JSON list (tests, other authorizers), as HTTP
+    API's rendering of an array claim, "[admin customers]" (Cognito group names hold no whitespace), or as a
+    JSON array in a string. Nothing else splits a name: a group called `x,admin` is that one group, not admin."""
     raw = claims.get("cognito:groups")
     if isinstance(raw, list):
-        return {str(g) for g in raw}
-    if isinstance(raw, str):
-        return {g for g in raw.strip("[]").replace(",", " ").split() if g}
-    return set()
+        return {g for g in raw if isinstance(g, str)}
+    if not isinstance(raw, str):
+        return set()
+    text = raw.strip()
+    if not (text.startswith("[") and text.endswith("]")):
+        return {text} if text else set()
+    try:
+        parsed = bounded_json.loads(text, max_depth=1)
+    except ValueError:
+        return set(text[1:-1].split())
+    return {g for g in parsed if isinstance(g, str)} if isinstance(parsed, list) else set()
 
 
 def require_operator(app: APIGatewayHttpResolver) -> str:

@@ -90,6 +90,19 @@ class DynamoSessionRepository:
         item = response.get("Item")
         return session_from_attrs(item) if item else None
 
+    def delete(self, session: Session) -> None:
+        """Revoke: delete the session item while its token hash is the one read (a no-op once it is gone)."""
+        client = self._client()
+        try:
+            client.delete_item(
+                TableName=self._table_name,
+                Key=to_attrs(session_key(session.session_id)),
+                ConditionExpression="tokenHash = :tokenHash",
+                ExpressionAttributeValues=to_attrs({":tokenHash": session.token_hash}),
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return  # already deleted (a concurrent revoke, or its TTL): revoked either way
+
     def create(self, session: Session) -> None:
         # 128 random bits never collide in practice; the condition makes sure a collision could not
         # silently take over someone else's session.

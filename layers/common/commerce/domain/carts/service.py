@@ -213,7 +213,7 @@ class CartService:
         binding = CustomerBinding(
             session=session,
             customer_id=customer_id,
-            expires_at=self._policy.expiry_from(now),
+            expires_at=self._policy.expiry_for(session, now),
             guest_cart=guest_cart,
             merged=merged,
             bound_at=now,
@@ -229,7 +229,7 @@ class CartService:
 
     def _refresh(self, session: Session, now: datetime, guest_cart: Cart | None) -> None:
         if self._policy.needs_refresh(session, now):
-            self._store.extend_session(session, self._policy.expiry_from(now), guest_cart)
+            self._store.extend_session(session, self._policy.expiry_for(session, now), guest_cart)
 
     def _cart_expiry(self, cart: Cart, now: datetime) -> datetime | None:
         """Guest carts expire with their session, at the latest expiry this request can give it; customer

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from commerce.domain.checkout.errors import CheckoutNotFound
+from commerce.domain.checkout.listing import operator_view
 from commerce.domain.checkout.models import Checkout
 from commerce.domain.checkout.ports import CheckoutRepository
 from commerce.domain.clock import rfc3339
@@ -72,4 +73,4 @@ def checkout_with_execution(
     if checkout is None:
         raise CheckoutNotFound(f"There is no checkout {checkout_id!r}")
     execution = executions.execution(checkout.checkout_id)
-    return {**checkout.to_json(), "execution": execution.to_json() if execution else None}
+    return {**operator_view(checkout.to_json()), "execution": execution.to_json() if execution else None}

@@ -1,8 +1,10 @@
 """The operators' list of checkouts (`GET /admin/checkouts`): newest first, filtered by status and creation time.
 
 A listing reads an index, not the records: `CheckoutSummary` is what the index holds of a checkout (the
-checkout's API shape, shared/API.md). `CheckoutListFilters` is the query string's filters; unknown
-parameters and statuses, timestamps without an offset and inverted ranges are 400 VALIDATION_ERROR.
+checkout's API shape, shared/API.md). Operators see checkouts through `operator_view`: without the payment's
+`clientSecret`, which lets whoever holds it pay (and is the buyer's alone). `CheckoutListFilters` is the
+query string's filters; unknown parameters and statuses, timestamps without an offset and inverted ranges are
+400 VALIDATION_ERROR.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ class CheckoutSummary:
             "createdAt": rfc3339(self.created_at),
             "updatedAt": rfc3339(self.updated_at),
         }
+
+
+def operator_view(checkout: dict[str, Any]) -> dict[str, Any]:
+    """The checkout's API shape as operators see it: the payment without its `clientSecret`."""
+    payment = checkout.get("payment")
+    if payment is None:
+        return checkout
+    return {**checkout, "payment": {k: v for k, v in payment.items() if k != "clientSecret"}}
 
 
 class CheckoutListFilters(BaseModel):

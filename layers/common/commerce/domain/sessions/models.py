@@ -23,30 +23,38 @@ class Session:
 
 @dataclass(frozen=True)
 class SessionPolicy:
-    """Sliding expiry: each use pushes the expiry to `now + ttl`, but writes it only when it has gone stale.
+    """Sliding expiry within an absolute lifetime: each use pushes the expiry to `now + ttl`, never past
+    `created_at + max_lifetime`, and writes it only when it has gone stale.
 
     Writing the expiry on every request would turn every cart read into a write. Instead the stored expiry
     is extended only when it lags `now + ttl` by more than `ttl / REFRESH_FRACTION` (a day, with the
     default 7-day TTL). An active session therefore always has at least `ttl - ttl / REFRESH_FRACTION`
-    left, and costs at most one extra write per refresh interval.
+    left, and costs at most one extra write per refresh interval, until its absolute lifetime (default 30
+    days from creation) ends it however active it is: a stolen token cannot be kept alive forever.
     """
 
     ttl: timedelta
+    max_lifetime: timedelta = timedelta(days=30)
     REFRESH_FRACTION = 7
 
     @classmethod
-    def days(cls, ttl_days: int) -> SessionPolicy:
-        return cls(ttl=timedelta(days=ttl_days))
+    def days(cls, ttl_days: int, max_lifetime_days: int = 30) -> SessionPolicy:
+        return cls(ttl=timedelta(days=ttl_days), max_lifetime=timedelta(days=max(ttl_days, max_lifetime_days)))
 
     @property
     def refresh_interval(self) -> timedelta:
         return self.ttl / self.REFRESH_FRACTION
 
     def expiry_from(self, now: datetime) -> datetime:
-        return now + self.ttl
+        """The expiry of a session created `now` (and of what lives as long as a fresh session: guest carts)."""
+        return now + min(self.ttl, self.max_lifetime)
+
+    def expiry_for(self, session: Session, now: datetime) -> datetime:
+        """`session`'s expiry after a use at `now`: `now + ttl`, capped at its absolute lifetime."""
+        return min(now + self.ttl, session.created_at + self.max_lifetime)
 
     def needs_refresh(self, session: Session, now: datetime) -> bool:
-        return self.expiry_from(now) - session.expires_at > self.refresh_interval
+        return self.expiry_for(session, now) - session.expires_at > self.refresh_interval
 
 
 @dataclass(frozen=True)

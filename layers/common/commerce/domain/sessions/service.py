@@ -1,4 +1,4 @@
-"""Creating sessions and checking a presented token against the stored session."""
+"""Creating sessions, checking a presented token against the stored session, and revoking one."""
 
 from __future__ import annotations
 
@@ -18,6 +18,16 @@ SessionReader = Callable[[str], Session | None]
 class SessionRepository(Protocol):
     def create(self, session: Session) -> None:
         """Store a new session (its id never exists yet)."""
+        ...
+
+
+class RevocableSessions(Protocol):
+    def get(self, session_id: str) -> Session | None:
+        """The stored session, or None."""
+        ...
+
+    def delete(self, session: Session) -> None:
+        """Delete the stored session if it is still the one read (same token hash); nothing if it is gone."""
         ...
 
 
@@ -42,3 +52,10 @@ def authenticate(stored: Session | None, token: SessionToken, now: datetime) -> 
     if stored is None or not token.matches(stored.token_hash) or stored.is_expired(now):
         raise Unauthenticated(INVALID_TOKEN_DETAIL)
     return stored
+
+
+def revoke_session(sessions: RevocableSessions, token: SessionToken, clock: Clock = utc_now) -> None:
+    """End the session `token` proves (`DELETE /sessions/current`): deleted, so every later use of the token
+    finds no session and is 401, as an unknown token is. Unauthenticated if the token proves no live session."""
+    session = authenticate(sessions.get(token.session_id), token, clock())
+    sessions.delete(session)
