@@ -133,8 +133,6 @@ def operations_in_spec() -> list[str]:
     return [f"{m.upper()} {path}" for path, item in spec["paths"].items() for m in item if m in methods]
 
 
-@pytest.mark.xfail(strict=True, reason="fixed on branch hostile: unknown paths and methods answer API Gateway's "
-    '{"message":"Not Found"}, not problem+json ($default route)')  # fmt: skip
 def test_unknown_paths_and_methods_are_problems(cloud: RunningCloud) -> None:
     # Given every path of openapi.yaml called with a method none of its routes has, and a path no route has
     paths = sorted({operation.split(" ", 1)[1] for operation in operations_in_spec()})
