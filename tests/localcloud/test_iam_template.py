@@ -22,6 +22,7 @@ from localcloud.iam.component import IamService
 from localcloud.iam.evaluation import Decision, IamRequest, evaluate
 from localcloud.iam.policies import PolicyBook
 from localcloud.template import deploy, load_stack, offline_create, read_template
+from localcloud.template.intrinsics import referenced_names
 from localcloud.template.order import dependencies
 from tests.localcloud.conftest import ROOT
 
@@ -83,7 +84,8 @@ def sliced_project(root: Path, functions: list[str], edit: Callable[[dict[str, A
     resources = template["Resources"]
     needs = dependencies(resources)
     keep: set[str] = set()
-    pending = [*functions, "CommonLayer", "FunctionsLogGroup", "CommerceTable", "UserPool", "UserPoolClient"]
+    globals_need = [name for name in referenced_names(template.get("Globals") or {}) if name in resources]
+    pending = [*functions, *globals_need, "CommonLayer", "FunctionsLogGroup", "CommerceTable", "UserPool"]
     while pending:
         name = pending.pop()
         if name not in keep:

@@ -64,7 +64,10 @@ def test_every_http_api_event_of_the_real_template_is_a_route_to_its_function(re
             if event["Type"] == "HttpApi":
                 props = event["Properties"]
                 authorizer = (props.get("Auth") or {}).get("Authorizer")
-                expected.add((props["Method"].upper(), props["Path"], logical_id, authorizer))
+                if "Path" in props:
+                    expected.add((props["Method"].upper(), props["Path"], logical_id, authorizer))
+                else:  # no Path and no Method: the API's $default route
+                    expected.add(("ANY", "$default", logical_id, authorizer))
 
     # When the loader builds the HTTP APIs
     (api,) = real_app.http_apis
