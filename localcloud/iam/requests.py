@@ -3,7 +3,8 @@
 A call may need several: a DynamoDB transaction needs the action of each of its items on each item's table
 (`TransactWriteItems` itself is not an IAM action), `BatchGetItem` needs its action on every table it reads,
 an RDS Data API call needs `rds-data:<Operation>` on the cluster and `secretsmanager:GetSecretValue` on the
-secret it names, `PutEvents` needs `events:PutEvents` on every bus its entries name. DynamoDB requests carry
+secret it names, `PutEvents` needs `events:PutEvents` on every bus its entries name, SQS's batch operations need their
+single-message actions (`SendMessageBatch` is `sqs:SendMessage`). DynamoDB requests carry
 `dynamodb:LeadingKeys` (the partition key values the request touches, of the table or of the index queried).
 
 Services and operations not described here are evaluated as `<service>:<Operation>` on resource "*" (as
@@ -163,11 +164,20 @@ def _scalar(value: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- the others
+# SQS's batch operations are no IAM actions of their own: each is authorised as its single-message action.
+_SQS_BATCH_ACTIONS = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+
+
 def _sqs(call: Call) -> list[IamRequest]:
     url = str(call.body.get("QueueUrl", ""))
+    action = _SQS_BATCH_ACTIONS.get(call.operation, call.operation)
     if url:
         account, name = url.rstrip("/").split("/")[-2:]
-        return [IamRequest(f"sqs:{call.operation}", f"arn:aws:sqs:{call.region}:{account}:{name}")]
+        return [IamRequest(f"sqs:{action}", f"arn:aws:sqs:{call.region}:{account}:{name}")]
     if call.operation == "GetQueueUrl":
         account = str(call.body.get("QueueOwnerAWSAccountId") or call.account)
         return [IamRequest("sqs:GetQueueUrl", f"arn:aws:sqs:{call.region}:{account}:{call.body.get('QueueName', '')}")]

@@ -124,6 +124,17 @@ def test_another_resource_than_the_policy_names_is_access_denied_as_sqs_answers_
     )
 
 
+def test_an_sqs_batch_operation_is_authorised_as_its_single_message_action(cloud: LocalCloud) -> None:
+    entries = [{"Id": "1", "MessageBody": "x"}, {"Id": "2", "MessageBody": "y"}]
+
+    allowed = call(cloud, "sqs", "send_message_batch", QueueUrl=cloud.app.physical_ids["Allowed"], Entries=entries)
+    denied = call(cloud, "sqs", "send_message_batch", QueueUrl=cloud.app.physical_ids["Other"], Entries=entries)
+
+    assert allowed == {"code": "OK"}
+    assert (denied["code"], denied["status"]) == ("AccessDenied", 403)
+    assert "sqs:SendMessage " in denied["message"] + " "
+
+
 def test_a_leading_keys_condition_limits_the_items_a_function_may_write(cloud: LocalCloud) -> None:
     assert call(cloud, "dynamodb", "put_item", TableName=table(cloud), Item={"PK": {"S": "CART#1"}}) == {"code": "OK"}
 
