@@ -17,6 +17,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from localcloud.dynamodb.partition_limit import PartitionLimit
+from localcloud.moto_instances import track_instances_weakly
 from localcloud.usage import Usage
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -38,6 +39,7 @@ class EdgeApp:
     """WSGI app: gates first, then interceptors (each in registration order), then moto."""
 
     def __init__(self, usage: Usage | None = None) -> None:
+        track_instances_weakly()  # moto would keep every item copy it ever answered with
         self._moto = DomainDispatcherApplication(create_backend_app)
         self._interceptors: list[tuple[Predicate, WsgiApp]] = []
         self._gates: list[Gate] = []
