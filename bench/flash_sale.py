@@ -398,7 +398,6 @@ class MemoryWatch:
     def __init__(self, pid: int | None, interval: float = 1.0, every: float = 0.0) -> None:
         self.pid, self.interval, self.every = pid, interval, every
         self.peak_bytes = 0
-        self.last: tuple[int, int, int] = (0, 0, 0)  # (tree PSS, main PSS, processes)
         self.timeline: list[dict[str, float]] = []
         self._started = time.monotonic()
         self._stop = threading.Event()
@@ -422,8 +421,9 @@ class MemoryWatch:
                 continue
             now = time.monotonic() - self._started
             self.peak_bytes = max(self.peak_bytes, total)
-            self.last = (total, main, processes)
-            self.timeline.append({"t": round(now, 1), "mainMiB": round(main / 2**20, 1), "totalMiB": round(total / 2**20, 1)})
+            self.timeline.append(
+                {"t": round(now, 1), "mainMiB": round(main / 2**20, 1), "totalMiB": round(total / 2**20, 1)}
+            )
             if self.every > 0 and now - printed_at >= self.every:
                 printed_at = now
                 print(

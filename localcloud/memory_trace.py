@@ -58,9 +58,11 @@ class MemoryTrace:
 
     @staticmethod
     def _snapshot() -> tracemalloc.Snapshot:
-        return tracemalloc.take_snapshot().filter_traces(
-            (tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>"))
+        ignored = (
+            tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
         )
+        return tracemalloc.take_snapshot().filter_traces(ignored)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

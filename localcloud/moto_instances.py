@@ -61,7 +61,7 @@ class WeakInstances:
 
 
 def _new(cls: type, *args: Any, **kwargs: Any) -> Any:
-    instance = object.__new__(cls)
+    instance: Any = object.__new__(cls)
     tracked = cls.__dict__.get("instances_tracked")
     if not isinstance(tracked, WeakInstances):
         # The metaclass gave the class a plain list (or moto's reset put a new one): replace it on the class.
@@ -76,5 +76,5 @@ def track_instances_weakly() -> None:
     global _installed
     with _lock:
         if not _installed:
-            BaseModel.__new__ = _new  # type: ignore[method-assign,assignment]
+            BaseModel.__new__ = _new  # type: ignore[method-assign]
             _installed = True
