@@ -5,7 +5,8 @@ Requests are routed by the service in their SigV4 credential scope. Gates (`gate
 itself (Lambda Invoke: `localcloud.lambda_service.invoke_api`, the RDS Data API) are registered as interceptors;
 everything else goes to moto's server app. DynamoDB requests are serialised: moto checks a
 condition and applies the write in two steps without a lock, and the local cloud must keep
-conditional writes atomic under concurrency exactly as DynamoDB does.
+conditional writes atomic under concurrency exactly as DynamoDB does. moto's model instances are recorded
+weakly (`localcloud.moto_instances`): otherwise every item copy of every DynamoDB answer stays in memory.
 """
 
 from __future__ import annotations
