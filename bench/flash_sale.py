@@ -35,8 +35,11 @@ the buyers are done it clears them and runs the schedules again and again until 
 final and a run that repairs nothing), then reports the kills, the faults, the repairs (`GET /admin/upkeep`) and
 the time until quiet beside the invariants.
 
-It prints a report (with `POST /checkouts` latency p50/p99 and, for a cloud it started, the local cloud's peak
-memory PSS), writes the report as JSON and a PNG of the sale over time, and exits 1 if an invariant is not 0.
+It prints a report (with `POST /checkouts` latency p50/p99 and the local cloud's memory: peak and end PSS of its
+whole process tree, and its main process's PSS at the start, peak and end with the growth a minute; for a cloud it
+started, or a `make run` whose `localcloud.pid` is beside `--outputs`), writes the report as JSON (with the
+memory timeline, sampled every second) and a PNG of the sale over time, and exits 1 if an invariant is not 0.
+`--memory-every SECONDS` also prints the main process's and the whole cloud's PSS while the sale runs.
 
     make run                                   # in one terminal (or use --start)
     .venv/bin/python -m bench.flash_sale --buyers 500 --units 100
