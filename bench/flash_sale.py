@@ -35,8 +35,11 @@ the buyers are done it clears them and runs the schedules again and again until 
 final and a run that repairs nothing), then reports the kills, the faults, the repairs (`GET /admin/upkeep`) and
 the time until quiet beside the invariants.
 
-It prints a report (with `POST /checkouts` latency p50/p99 and, for a cloud it started, the local cloud's peak
-memory PSS), writes the report as JSON and a PNG of the sale over time, and exits 1 if an invariant is not 0.
+It prints a report (with `POST /checkouts` latency p50/p99 and the local cloud's memory: peak and end PSS of its
+whole process tree, and its main process's PSS at the start, peak and end with the growth a minute; for a cloud it
+started, or a `make run` whose `localcloud.pid` is beside `--outputs`), writes the report as JSON (with the
+memory timeline, sampled every second) and a PNG of the sale over time, and exits 1 if an invariant is not 0.
+`--memory-every SECONDS` also prints the main process's and the whole cloud's PSS while the sale runs.
 
     make run                                   # in one terminal (or use --start)
     .venv/bin/python -m bench.flash_sale --buyers 500 --units 100
@@ -389,11 +392,17 @@ class Sampler:
 
 
 class MemoryWatch:
-    """The peak PSS of a process and its children (the local cloud: edge, function workers, PostgreSQL)."""
+    """The PSS of a process and its children (the local cloud: edge, function workers, PostgreSQL) over time.
 
-    def __init__(self, pid: int | None, interval: float = 1.0) -> None:
-        self.pid, self.interval = pid, interval
+    Sampled every `interval` seconds: the whole tree's PSS, and the root process's own (the main process: edge,
+    moto, the rooms), kept as a timeline for the report; `every` > 0 also prints a line every that many seconds.
+    """
+
+    def __init__(self, pid: int | None, interval: float = 1.0, every: float = 0.0) -> None:
+        self.pid, self.interval, self.every = pid, interval, every
         self.peak_bytes = 0
+        self.timeline: list[dict[str, float]] = []
+        self._started = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="flash-sale-memory", daemon=True)
 
@@ -408,24 +417,45 @@ class MemoryWatch:
             self._thread.join()
 
     def _run(self) -> None:
+        printed_at = -self.every
         while not self._stop.wait(self.interval):
-            self.peak_bytes = max(self.peak_bytes, self.pss_bytes())
+            total, main, processes = self.sample()
+            if processes == 0:
+                continue
+            now = time.monotonic() - self._started
+            self.peak_bytes = max(self.peak_bytes, total)
+            self.timeline.append(
+                {"t": round(now, 1), "mainMiB": round(main / 2**20, 1), "totalMiB": round(total / 2**20, 1)}
+            )
+            if self.every > 0 and now - printed_at >= self.every:
+                printed_at = now
+                print(
+                    f"  memory at {now:6.0f} s: main process PSS {main / 2**20:6.0f} MiB, local cloud "
+                    f"{total / 2**20:6.0f} MiB ({processes} processes)",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
-    def pss_bytes(self) -> int:
+    def sample(self) -> tuple[int, int, int]:
+        """(PSS of the tree, PSS of the root process, processes measured), in bytes."""
         import psutil
 
         try:
             root = psutil.Process(self.pid)
             processes = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
-            return 0
-        total = 0
+            return 0, 0, 0
+        total = main = measured = 0
         for process in processes:
             try:
-                total += int(process.memory_full_info().pss)
+                pss = int(process.memory_full_info().pss)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
-        return total
+            total += pss
+            measured += 1
+            if process.pid == self.pid:
+                main = pss
+        return total, main, measured
 
 
 # ---------------------------------------------------------------------------------------------- the books
@@ -671,6 +701,23 @@ def plot(samples: list[Sample], path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def _memory_summary(timeline: list[dict[str, float]]) -> dict[str, Any] | None:
+    """Peak and end PSS of the whole local cloud and of its main process, and the main process's growth."""
+    if not timeline:
+        return None
+    first, last = timeline[0], timeline[-1]
+    minutes = max((last["t"] - first["t"]) / 60, 1e-9)
+    return {
+        "peakMiB": max(point["totalMiB"] for point in timeline),
+        "endMiB": last["totalMiB"],
+        "mainStartMiB": first["mainMiB"],
+        "mainPeakMiB": max(point["mainMiB"] for point in timeline),
+        "mainEndMiB": last["mainMiB"],
+        "mainGrowthMiBPerMinute": (last["mainMiB"] - first["mainMiB"]) / minutes,
+        "timeline": timeline,
+    }
+
+
 def print_report(report: dict[str, Any]) -> None:
     books = report["books"]
     print(f"\nflash sale: {report['buyers']} buyers for {books['units']} units of {report['sku']}")
@@ -687,8 +734,16 @@ def print_report(report: dict[str, Any]) -> None:
     )
     print(f"  checkouts: {books['checkoutsByStatus']}; sold {books['sold']}; stock after {books['stockAfter']}")
     print(f"  intents charged {books['intentsCharged']}, refunded {books['intentsRefunded']}")
-    if report["peakPssMiB"] is not None:
-        print(f"  local cloud peak PSS: {report['peakPssMiB']:.0f} MiB (process tree, sampled every second)")
+    memory = report.get("memory")
+    if memory is not None:
+        print(
+            f"  local cloud PSS: peak {memory['peakMiB']:.0f} MiB, at the end {memory['endMiB']:.0f} MiB "
+            "(process tree, sampled every second)"
+        )
+        print(
+            f"  main process PSS: {memory['mainStartMiB']:.0f} MiB at the start, peak {memory['mainPeakMiB']:.0f}, "
+            f"{memory['mainEndMiB']:.0f} at the end ({memory['mainGrowthMiBPerMinute']:+.1f} MiB a minute)"
+        )
     chaos = report.get("chaos")
     if chaos is not None:
         print(f"  chaos: workers killed {sum(chaos['kills'].values())} {chaos['kills']}")
@@ -720,7 +775,12 @@ def cloud_outputs(args: argparse.Namespace) -> Iterator[tuple[dict[str, Any], in
         path = Path(args.outputs)
         if not path.exists():
             raise SystemExit(f"{path} not found: start `make run` first, or pass --start")
-        yield json.loads(path.read_text()), None
+        pid_file = path.parent / "localcloud.pid"  # what `make run` writes beside outputs.json
+        try:
+            pid: int | None = int(pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            pid = None
+        yield json.loads(path.read_text()), pid
         return
     from tests.support.local_cloud import run_local_cloud
 
@@ -749,6 +809,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="random seed (roles, timings)")
     parser.add_argument("--no-progress", action="store_true", help="no live progress bar")
     parser.add_argument(
+        "--memory-every",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="print the local cloud's PSS (main process and all) every SECONDS (it is sampled every second anyway)",
+    )
+    parser.add_argument(
         "--chaos", action="store_true", help="kill checkout workers, inject AWS/provider/webhook faults in the sale"
     )
     parser.add_argument("--kill-probability", type=float, default=0.1, help="--chaos: per invocation (default 0.1)")
@@ -764,7 +831,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     roles = rng.choices(list(ROLES), weights=list(ROLES.values()), k=args.buyers)
     started = time.monotonic()
-    with cloud_outputs(args) as (outputs, pid), MemoryWatch(pid) as memory:
+    with cloud_outputs(args) as (outputs, pid), MemoryWatch(pid, every=args.memory_every) as memory:
         cloud = Cloud(outputs, pool=args.concurrency + 8)
         skus = [stock_sku(cloud, args.sku, args.units, args.shards) for _ in range(args.skus)]
         tally = Tally()
@@ -809,7 +876,8 @@ def main(argv: list[str] | None = None) -> int:
             "p99": 1000 * percentile(tally.latencies, 99),
             "count": len(tally.latencies),
         },
-        "peakPssMiB": memory.peak_bytes / 2**20 if pid is not None else None,
+        "peakPssMiB": memory.peak_bytes / 2**20 if memory.timeline else None,
+        "memory": _memory_summary(memory.timeline),
         "broken": tally.broken,
         "buyerErrors": dict(tally.errors),
         "samplesSkipped": sampler.skipped,

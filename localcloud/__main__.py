@@ -37,6 +37,7 @@ from localcloud.cloud import (
 from localcloud.context import Component, Extension
 from localcloud.faults.cli import add_faults_command
 from localcloud.lambda_service.runtime import FunctionNotFound, InvokeError
+from localcloud.memory_trace import MemoryTrace
 from localcloud.payments.switches import InvalidSwitches
 from localcloud.template import LocalCloudTemplateError
 from localcloud.timescale import InvalidTimeScale, time_scale_from_env, validate_time_scale
@@ -141,6 +142,7 @@ def _run(args: argparse.Namespace, parameters: dict[str, str], extension: Extens
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    trace = MemoryTrace.from_env()  # LOCALCLOUD_TRACEMALLOC: a debug switch, off by default
     cloud = LocalCloud(
         args.project_dir,
         state_dir=args.state_dir,
@@ -155,6 +157,8 @@ def _run(args: argparse.Namespace, parameters: dict[str, str], extension: Extens
     )
     try:
         cloud.start()
+        if trace is not None:
+            trace.start()  # after start-up: what grows while the cloud serves, not what starting it allocates
         print(_banner(cloud), flush=True)
         while True:
             signal.pause()
@@ -162,6 +166,8 @@ def _run(args: argparse.Namespace, parameters: dict[str, str], extension: Extens
         print("\nstopping the local cloud...", file=sys.stderr, flush=True)
     finally:
         cloud.stop()
+        if trace is not None:
+            trace.stop()
     return 0
 
 
