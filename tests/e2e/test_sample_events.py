@@ -63,11 +63,24 @@ IN_ORDER = (
     "delete_session",  # last: the sample session is signed out, so the samples above no longer run after it
 )
 
+# What the samples of the seeded checkouts and orders answer, in the order above (the status in the body).
+STATUS_AFTER = {
+    "get_checkout": "QUEUED",
+    "cancel_checkout": "CANCELLED",
+    "admin_get_checkout": "AWAITING_PAYMENT",
+    "request_payment": "AWAITING_PAYMENT",
+    "complete_checkout": "COMPLETED",
+    "get_order": "PAID",
+    "admin_get_order": "PAID",
+    "fulfill_order": "FULFILLED",
+    "refund_order": "REFUNDED",
+    "cancel_order": "CANCELLED",
+}
+
 # Refused by design: the sample product is in the demo data (get/replace/inventory samples need it), so creating
 # it again is the conflict the API answers for a taken SKU; the $default sample is a method no route of its path
 # takes.
 REFUSED = {"create_product": (409, "SKU_EXISTS"), "no_route": (405, "METHOD_NOT_ALLOWED")}
-
 
 
 @pytest.fixture(scope="module")
@@ -106,14 +119,18 @@ def test_every_sample_is_placed() -> None:
 
 
 def test_the_samples_answer_2xx_in_order(samples_cloud: RunningCloud, capsys: pytest.CaptureFixture[str]) -> None:
-    answers = {}
+    answers, statuses = {}, {}
     for sample in IN_ORDER:
         exit_code, result = invoke(samples_cloud, sample, capsys)
         status = result.get("statusCode", 200) if isinstance(result, dict) else 200
         answers[sample] = (exit_code, status)
         if isinstance(result, dict) and "batchItemFailures" in result:
             assert result["batchItemFailures"] == [], sample
+        if sample in STATUS_AFTER and isinstance(result, dict):
+            statuses[sample] = json.loads(result["body"])["status"] if "body" in result else result.get("status")
     assert {s: a for s, a in answers.items() if a[0] != 0 or not 200 <= a[1] < 300} == {}
+    # And each did what its place in the order says: the seeded checkouts were where the samples pick them up.
+    assert statuses == STATUS_AFTER
 
 
 def test_the_refused_samples_answer_their_problem(
