@@ -28,10 +28,13 @@ customer of its own: a customer's checkout locks the customer's cart, not the gu
 fill, so `POST /checkouts` from that cart is never refused as "in progress" because of them. Their
 reservations hold for a day: the upkeep leaves a checkout alone until its reservation has expired.
 
-Seeded once per state directory: once cancelled, completed or refunded (by the samples, say) they stay so
-until `--reset`. The payments sandbox keeps its intents in memory only, so after a restart of `make run` the
-paid ones are no longer known to it: `refund_order` and `cancel_order` are refused by the provider then (the
-demo checkouts are placed again after `make run ARGS=--reset`).
+Placed at every start: the local DynamoDB and the payments sandbox start empty each time, but the orders
+database is kept across restarts (`.localcloud/postgres`). RequestPayment finds the order a previous run
+created and goes on with it, so a restart before the samples moved the orders seeds them again as before. An
+order the samples moved on (fulfilled, refunded, cancelled) cannot be taken back to where its samples start:
+that checkout is left out, and the banner says so (`make run ARGS=--reset` wipes the orders database, and the
+next start seeds them all afresh). A seeding step that fails is reported in the banner the same way, not
+fatal: the rest of the local cloud is still worth running.
 """
 
 from __future__ import annotations
@@ -47,15 +50,18 @@ import requests
 from commerce.adapters.dynamodb.checkouts import DynamoDbCheckouts
 from commerce.adapters.dynamodb.inventory import DynamoDbStockLedger
 from commerce.adapters.dynamodb.payments import DynamoDbPaymentRecords
+from commerce.adapters.orders_db.data_api import DataApi
+from commerce.adapters.orders_db.orders import DataApiOrderRepository
 from commerce.domain.checkout.models import Checkout, CheckoutStatus
 from commerce.domain.checkout.service import buyer_of
 from commerce.domain.inventory.models import ReservationLine
 from commerce.domain.inventory.service import reserve_stock
 from commerce.domain.money import Money
-from commerce.domain.orders.models import OrderLine, OrderOwner, ShippingAddress
+from commerce.domain.orders.models import OrderLine, OrderOwner, OrderStatus, ShippingAddress
 from commerce.domain.payments.models import PaymentOutcome
 from devcloud.demo_data import CURRENCY, DEMO_CATALOG, SAMPLE_SESSION_TOKEN
 from localcloud.context import CloudContext
+from localcloud.lambda_service.runtime import InvokeError
 from localcloud.payments.component import PaymentsService
 
 # A demo's checkout should still be open when someone tries the samples later in the day.
@@ -79,6 +85,13 @@ class SampleCheckout:
     quantity: int
     paid: bool = False  # RequestPayment run and the payment confirmed (else QUEUED)
     completed: bool = False  # the Complete step run too: the order PAID
+
+    @property
+    def order_statuses(self) -> frozenset[OrderStatus]:
+        """The statuses of a kept order (from a previous run) the seeding can go on from."""
+        if self.completed:
+            return frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID})
+        return frozenset({OrderStatus.PENDING_PAYMENT})
 
     @property
     def owner(self) -> OrderOwner:
@@ -211,12 +224,36 @@ class SampleCheckouts:
             return
         dynamodb = cloud.client("dynamodb")
         checkouts = DynamoDbCheckouts(table, client=dynamodb)
+        orders = orders_of(cloud)
         for sample in SAMPLE_CHECKOUTS:
+            if sample.paid:
+                kept = orders.get(sample.order_id) if orders else None
+                if kept is not None and kept.status not in sample.order_statuses:
+                    cloud.notes.append(
+                        f"Sample order   {sample.order_id} is {kept.status} from an earlier run: its samples "
+                        "start again after `make run ARGS=--reset`"
+                    )
+                    continue
             place_sample_checkout(dynamodb, table, sample)
             placed = checkouts.get(sample.checkout_id)
             # Still QUEUED: placed now, or by a start that stopped before its payment (taken on from there).
             if sample.paid and placed is not None and placed.status is CheckoutStatus.QUEUED:
-                take_to_payment(cloud, table, sample)
+                try:
+                    take_to_payment(cloud, table, sample)
+                except (SeedingFailed, InvokeError) as error:
+                    cloud.notes.append(f"Sample checkout {sample.checkout_id} was not seeded: {error}")
 
     def stop(self) -> None:
         pass  # the checkouts stay, as the rest of the demo data does
+
+
+def orders_of(cloud: CloudContext) -> DataApiOrderRepository | None:
+    """The stack's orders database, reached as its functions reach it (the RequestPayment function's variables)."""
+    function = cloud.app.functions.get(REQUEST_PAYMENT_FUNCTION)
+    environment = function.environment if function else {}
+    cluster, secret, database = (
+        str(environment.get(name) or "") for name in ("ORDERS_DB_CLUSTER_ARN", "ORDERS_DB_SECRET_ARN", "ORDERS_DB_NAME")
+    )
+    if not (cluster and secret and database):
+        return None
+    return DataApiOrderRepository(DataApi(cloud.client("rds-data"), cluster, secret, database))
