@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from devcloud.__main__ import main as devcloud_main
-from tests.support.local_cloud import RunningCloud, run_local_cloud
+from tests.support.local_cloud import RunningCloud, log_of, run_local_cloud, state_directory
 from tests.support.template import ROOT, load_template
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -140,3 +142,28 @@ def test_the_refused_samples_answer_their_problem(
         exit_code, result = invoke(samples_cloud, sample, capsys)
         assert isinstance(result, dict)
         assert (exit_code, result["statusCode"], json.loads(result["body"])["code"]) == (0, status, code)
+
+
+@contextmanager
+def started(state_dir: Path) -> Iterator[RunningCloud]:
+    yield from run_local_cloud(state_dir=state_dir)
+
+
+def test_a_restart_seeds_again_what_it_can_and_names_the_orders_it_cannot(capsys: pytest.CaptureFixture[str]) -> None:
+    """The local DynamoDB starts empty at each start, the orders database is kept: an order the samples moved
+    on cannot be where its samples start, so its checkout is left out and the banner says so."""
+    with state_directory() as state_dir:
+        # Given a local cloud whose paying order was fulfilled and whose paid order was cancelled by the samples
+        with started(state_dir) as cloud:
+            for sample in ("complete_checkout", "fulfill_order", "cancel_order"):
+                assert invoke(cloud, sample, capsys)[0] == 0, sample
+        # When it starts again on the same state directory
+        with started(state_dir) as cloud:
+            banner = wait_until(
+                lambda: "Local cloud is up" in (text := log_of(state_dir).read_text()) and text, "the banner"
+            )
+            # Then the moved orders are named, their checkouts are not placed, and the queued one is again
+            assert "Sample order   3f6c2a9e-7b1d-4c5e-9a8f-1e2d3c4b5a69 is FULFILLED" in banner
+            assert "Sample order   6a2e8c4f-1d3b-4e5a-9c7f-2b1d0e3c4a58 is CANCELLED" in banner
+            assert invoke(cloud, "admin_get_checkout", capsys)[1]["statusCode"] == 404  # type: ignore[index]
+            assert invoke(cloud, "get_checkout", capsys)[1]["statusCode"] == 200  # type: ignore[index]
