@@ -11,6 +11,17 @@ products there and changes nothing: stock an operator changed stays as it is.
 
 The users are created the way an administrator would: AdminCreateUser, a permanent password with
 AdminSetUserPassword, and membership of their groups (`admin` for operators).
+
+The checkouts and orders the samples in events/ name are `sample_checkout`'s (glue after this one). Why
+the samples name fixed ids that the seeding places, rather than samples regenerated from whatever the seeding
+made: a sample is a file to read, diff and run as it is, and the ids it names must be the same on every
+machine and every start. The API could not give them: a checkout's id is a hash of its session and
+Idempotency-Key, its order's id is drawn at random, and the payment intent's is the provider's. So
+`sample_checkout` places each checkout under the ids its samples name (the same two writes `POST /checkouts`
+makes, through the same adapters), and from there on everything is the product's own path: the stack's
+RequestPayment and Complete functions, the payment confirmed at the payments sandbox, its signed webhook
+handled by the stack's webhook function. Only the intent id cannot be fixed (the sandbox draws it, as Stripe
+does): the `payment_webhook` sample names an intent no demo checkout has, and is acknowledged as not ours.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from typing import Any
 
 from devcloud.demo_data import DemoData
 from devcloud.payments import PaymentsApiUrlParameter, PaymentsWebhookRegistration
-from devcloud.sample_checkout import SampleCheckout
+from devcloud.sample_checkout import SampleCheckouts
 from devcloud.sample_events import prepare_event
 from localcloud.context import Component
 
@@ -20,7 +20,7 @@ class DevCloud:
         return [PaymentsApiUrlParameter()]
 
     def glue(self, *, demo_data: bool) -> list[Component]:
-        return [PaymentsWebhookRegistration(), DemoData(seed=demo_data), SampleCheckout(seed=demo_data)]
+        return [PaymentsWebhookRegistration(), DemoData(seed=demo_data), SampleCheckouts(seed=demo_data)]
 
     def prepare_event(self, function: str, event: bytes, outputs: dict[str, Any]) -> bytes:
         return prepare_event(function, event, outputs)

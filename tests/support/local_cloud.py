@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,9 +83,12 @@ def log_of(state_dir: Path) -> Path:
     return state_dir.parent / f"{state_dir.name}.log"
 
 
-def run_local_cloud(*extra_args: str) -> Iterator[RunningCloud]:
-    """Start `python -m devcloud run` (as `make run` does) on free ports; yield once outputs.json exists; SIGTERM it."""
-    with state_directory() as state_dir:
+def run_local_cloud(*extra_args: str, state_dir: Path | None = None) -> Iterator[RunningCloud]:
+    """Start `python -m devcloud run` (as `make run` does) on free ports; yield once outputs.json exists; SIGTERM it.
+
+    On a fresh state directory, removed afterwards; or on `state_dir`, kept (a restart of an earlier cloud's).
+    """
+    with state_directory() if state_dir is None else nullcontext(state_dir) as state_dir:
         command = [
             sys.executable, "-m", "devcloud", "--state-dir", str(state_dir),
             "run", "--port", "0", "--edge-port", "0", *extra_args,
