@@ -239,8 +239,8 @@ class EmbeddedPostgres:
             "port": str(port),
             "listen_addresses": "127.0.0.1",
             "max_connections": "200",  # every open Data API transaction holds a connection of its own
-            "unix_socket_directories": "",
-            "hba_file": str(self.data_dir / _HBA_NAME),  # TCP only: no socket path length or directory permission issues
+            "unix_socket_directories": "",  # TCP only: no socket path length or directory permission issues
+            "hba_file": str(self.data_dir / _HBA_NAME),  # who logs in how (_HBA)
             "timezone": "UTC",  # Aurora's default parameter group
             "log_timezone": "UTC",
         }

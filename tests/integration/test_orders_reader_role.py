@@ -42,7 +42,8 @@ WRITES = {
 def shop() -> tuple[OrdersCloud, str, str]:
     cloud = orders_cloud()
     database = cloud.migrated_database("reader")
-    order = mark_order_paid(cloud.repository(database), create_order(cloud.repository(database), new_order()).order_id, {})
+    repository = cloud.repository(database)
+    order = mark_order_paid(repository, create_order(repository, new_order()).order_id, {})
     return cloud, database, order.order_id
 
 
@@ -50,7 +51,11 @@ def as_reader(cloud: OrdersCloud, database: str, sql: str, order_id: str, **kwar
     parameters = [{"name": "id", "value": {"stringValue": order_id}}] if ":id" in sql else []
     return dict(
         cloud.client.execute_statement(
-            resourceArn=CLUSTER_ARN, secretArn=READER_SECRET_ARN, database=database, sql=sql, parameters=parameters,
+            resourceArn=CLUSTER_ARN,
+            secretArn=READER_SECRET_ARN,
+            database=database,
+            sql=sql,
+            parameters=parameters,
             **kwargs,
         )
     )
@@ -85,7 +90,9 @@ def test_the_reader_logs_in_as_commerce_reader_and_reads_every_order_table(shop:
         assert records[0][0]["longValue"] > 0, table
     # And the repository the reader functions use finds and gets the order through it
     repository = DataApiOrderRepository(cloud.reader_data_api(database))
-    assert repository.get(order_id).status.value == "PAID"
+    order = repository.get(order_id)
+    assert order is not None
+    assert order.status.value == "PAID"
     page = repository.find(OrderFilters(), None, 10, None)
     assert [o.order_id for o in page.orders] == [order_id]
 
@@ -130,11 +137,17 @@ def test_a_reader_transaction_is_not_the_master_users(shop: tuple[OrdersCloud, s
     )["transactionId"]
     with pytest.raises(ClientError) as caught:
         cloud.client.execute_statement(
-            resourceArn=CLUSTER_ARN, secretArn=SECRET_ARN, database=database, sql=WRITES["orders"],
-            parameters=[{"name": "id", "value": {"stringValue": order_id}}], transactionId=transaction_id,
+            resourceArn=CLUSTER_ARN,
+            secretArn=SECRET_ARN,
+            database=database,
+            sql=WRITES["orders"],
+            parameters=[{"name": "id", "value": {"stringValue": order_id}}],
+            transactionId=transaction_id,
         )
     assert caught.value.response["Error"]["Code"] == "TransactionNotFoundException"
-    cloud.client.rollback_transaction(resourceArn=CLUSTER_ARN, secretArn=READER_SECRET_ARN, transactionId=transaction_id)
+    cloud.client.rollback_transaction(
+        resourceArn=CLUSTER_ARN, secretArn=READER_SECRET_ARN, transactionId=transaction_id
+    )
 
 
 def test_the_reader_can_neither_change_the_schema_nor_see_the_migrations(shop: tuple[OrdersCloud, str, str]) -> None:
@@ -162,9 +175,11 @@ def test_the_password_is_the_secrets_and_follows_it(shop: tuple[OrdersCloud, str
         try:
             psycopg.connect(conninfo).close()
         except psycopg.OperationalError as error:
-            assert "password authentication failed" in str(error)
-            return False
-        return True
+            refusal = str(error)
+        else:
+            return True
+        assert "password authentication failed" in refusal
+        return False
 
     # Given the secret's password set by the migration step, Then PostgreSQL accepts it and nothing else
     assert logs_in(READER_PASSWORD)

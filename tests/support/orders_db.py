@@ -42,7 +42,7 @@ ADMIN_DATABASE = "commerce"
 # The read-only user's secret (template.yaml: OrdersDbReaderSecret), as the local Data API resolves it; the
 # master user's (SECRET_ARN) runs as the server's own user.
 READER_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:commerce-orders-reader-GhIjKl"
-READER_PASSWORD = "ReaderPassword0123456789abcdefgh"  # noqa: S105 - a test database's
+READER_PASSWORD = "ReaderPassword0123456789abcdefgh"  # a test database's
 READER_SECRET_STRING = json.dumps({"username": READER_ROLE, "password": READER_PASSWORD})
 
 

@@ -159,7 +159,9 @@ def test_endpoint_functions_only_execute_statements(logical_id: str, route: tupl
 def test_reader_functions_cannot_read_the_master_users_secret(logical_id: str) -> None:
     # Given a function that only reads orders, Then no statement names the master user's secret, whatever else
     # the statement allows: it reaches the database only as commerce_reader
-    granted = [s["Resource"] for s in statements(logical_id) if any(a.startswith("secretsmanager:") for a in s["Action"])]
+    granted = [
+        s["Resource"] for s in statements(logical_id) if any(a.startswith("secretsmanager:") for a in s["Action"])
+    ]
     flat = [r for resource in granted for r in (resource if isinstance(resource, list) else [resource])]
     assert SECRET_ARN not in flat
     assert READER_SECRET_ARN in flat
