@@ -6,6 +6,11 @@ CommitTransaction and RollbackTransaction. The edge routes requests signed for `
 (`is_data_api`). Every statement runs on a worker thread so that the call can time out as the real one does
 (45 seconds, `StatementTimeoutException`), cancelling the statement unless `continueAfterTimeout` is set.
 
+Each call runs as the database user its `secretArn` names, as the real API logs in with the secret's
+credentials: `logins(secret_arn)` gives that user (a `Login`), or None for the cluster's master user, which
+the server conninfo's own user stands for. A statement the user may not run fails as PostgreSQL refuses it
+(`BadRequestException: ERROR: permission denied for table orders; SQLState: 42501`).
+
 `simulate_resuming(seconds)` (or `LOCALCLOUD_DB_RESUMING_SECONDS` at start) makes the API answer
 `DatabaseResumingException` for a while, as Aurora Serverless v2 does while an auto-paused instance resumes,
 so callers' retry paths can be exercised.
@@ -33,6 +38,7 @@ from localcloud.orders_db.catalog import TypeCatalog, source_columns
 from localcloud.orders_db.connections import (
     TRANSACTION_IDLE_SECONDS,
     ConnectionPool,
+    Login,
     Transaction,
     TransactionRegistry,
 )
@@ -77,6 +83,7 @@ class _Target:
     resource_arn: str
     database: str
     transaction_id: str | None
+    login: Login | None = None
 
 
 class _Holder:
@@ -98,6 +105,7 @@ class DataApiApp:
         database: str,
         cluster_arns: Collection[str] | None = None,
         secret_arns: Collection[str] | None = None,
+        logins: Callable[[str], Login | None] | None = None,
         statement_timeout_seconds: float = STATEMENT_TIMEOUT_SECONDS,
         transaction_idle_seconds: float = TRANSACTION_IDLE_SECONDS,
         resuming_seconds: float | None = None,
@@ -107,6 +115,7 @@ class DataApiApp:
         self._database = database
         self._cluster_arns = frozenset(cluster_arns) if cluster_arns is not None else None
         self._secret_arns = frozenset(secret_arns) if secret_arns is not None else None
+        self._logins = logins or (lambda secret_arn: None)
         self._statement_timeout = statement_timeout_seconds
         self._clock = clock
         self._pool = ConnectionPool(conninfo, max_idle=max_idle_connections)
@@ -229,14 +238,14 @@ class DataApiApp:
     def begin_transaction(self, request: Mapping[str, Any]) -> dict[str, Any]:
         target = self._target(request, may_resume=True, accepts_transaction=False)
         try:
-            transaction_id = self._transactions.begin(target.resource_arn, target.database)
+            transaction_id = self._transactions.begin(target.resource_arn, target.database, target.login)
         except psycopg.OperationalError as error:
             raise _connection_error(error) from error
         return {"transactionId": transaction_id}
 
     def commit_transaction(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        resource_arn, transaction_id = self._transaction_request(request)
-        with self._transactions.use(transaction_id, resource_arn, NotFoundException) as transaction:
+        resource_arn, transaction_id, login = self._transaction_request(request)
+        with self._transactions.use(transaction_id, resource_arn, NotFoundException, login) as transaction:
             try:
                 if transaction.connection.info.transaction_status == TransactionStatus.INERROR:
                     transaction.connection.execute("ROLLBACK")
@@ -252,8 +261,8 @@ class DataApiApp:
         return {"transactionStatus": "Transaction Committed"}
 
     def rollback_transaction(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        resource_arn, transaction_id = self._transaction_request(request)
-        with self._transactions.use(transaction_id, resource_arn, NotFoundException) as transaction:
+        resource_arn, transaction_id, login = self._transaction_request(request)
+        with self._transactions.use(transaction_id, resource_arn, NotFoundException, login) as transaction:
             try:
                 transaction.connection.execute("ROLLBACK")
             except psycopg.Error as error:
@@ -269,7 +278,7 @@ class DataApiApp:
 
     def _target(self, request: Mapping[str, Any], *, may_resume: bool, accepts_transaction: bool = True) -> _Target:
         self._transactions.expire()
-        resource_arn = self._check_arns(request)
+        resource_arn, login = self._check_arns(request)
         if may_resume and self._clock() < self._resuming_until:
             cluster = resource_arn.rsplit(":", 1)[-1]
             raise DatabaseResumingException(
@@ -282,20 +291,22 @@ class DataApiApp:
         transaction_id = request.get("transactionId") if accepts_transaction else None
         if transaction_id is not None and not isinstance(transaction_id, str):
             raise BadRequestException("transactionId must be a string")
-        return _Target(resource_arn, database, transaction_id or None)
+        return _Target(resource_arn, database, transaction_id or None, login)
 
-    def _transaction_request(self, request: Mapping[str, Any]) -> tuple[str, str]:
+    def _transaction_request(self, request: Mapping[str, Any]) -> tuple[str, str, Login | None]:
         self._transactions.expire()
-        return self._check_arns(request), _required_str(request, "transactionId")
+        resource_arn, login = self._check_arns(request)
+        return resource_arn, _required_str(request, "transactionId"), login
 
-    def _check_arns(self, request: Mapping[str, Any]) -> str:
+    def _check_arns(self, request: Mapping[str, Any]) -> tuple[str, Login | None]:
+        """The cluster the call names, and whom it runs as (its secret's user; None: the master user)."""
         resource_arn = _required_str(request, "resourceArn")
         secret_arn = _required_str(request, "secretArn")
         if self._cluster_arns is not None and resource_arn not in self._cluster_arns:
             raise HttpEndpointNotEnabledException(f"HttpEndpoint is not enabled for resource {resource_arn}")
         if self._secret_arns is not None and secret_arn not in self._secret_arns:
             raise SecretsErrorException(f"The secret {secret_arn} wasn't found")
-        return resource_arn
+        return resource_arn, self._logins(secret_arn)
 
     # -- running statements ----------------------------------------------------------------------------
 
@@ -341,18 +352,18 @@ class DataApiApp:
     def _connection(self, target: _Target) -> Iterator[tuple[Connection, Transaction | None]]:
         if target.transaction_id is not None:
             with self._transactions.use(
-                target.transaction_id, target.resource_arn, TransactionNotFoundException
+                target.transaction_id, target.resource_arn, TransactionNotFoundException, target.login
             ) as transaction:
                 yield transaction.connection, transaction
             return
         try:
-            connection = self._pool.acquire(target.database)
+            connection = self._pool.acquire(target.database, target.login)
         except psycopg.OperationalError as error:
             raise _connection_error(error) from error
         try:
             yield connection, None
         finally:
-            self._pool.release(connection, target.database)
+            self._pool.release(connection, target.database, target.login)
 
     # -- results ---------------------------------------------------------------------------------------
 

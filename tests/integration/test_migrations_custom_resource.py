@@ -8,15 +8,28 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
+import psycopg
 import pytest
+from moto import mock_aws
 from werkzeug.wrappers import Request, Response
 
 from commerce.adapters.orders_db.client import rds_data_client
+from commerce.adapters.orders_db.reader import READER_ROLE, set_reader_password
+from commerce.adapters.secrets import secretsmanager_client
 from commerce.settings import load_settings
 from localcloud.server import BackgroundServer
 from tests.support.handlers import load_handler
 from tests.support.lambda_events import FakeLambdaContext, load_event
-from tests.support.orders_db import CLUSTER_ARN, MIGRATIONS, SECRET_ARN, OrdersCloud, orders_cloud
+from tests.support.orders_db import (
+    CLUSTER_ARN,
+    MIGRATIONS,
+    READER_PASSWORD,
+    READER_SECRET_STRING,
+    SECRET_ARN,
+    OrdersCloud,
+    orders_cloud,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -51,16 +64,25 @@ def bucket() -> Iterator[tuple[ResponseBucket, str]]:
 def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[OrdersCloud, str]]:
     cloud = orders_cloud()
     database = cloud.new_database("deploy")
-    for name, value in {
-        "ORDERS_DB_CLUSTER_ARN": CLUSTER_ARN,
-        "ORDERS_DB_SECRET_ARN": SECRET_ARN,
-        "ORDERS_DB_NAME": database,
-        "AWS_ENDPOINT_URL_RDS_DATA": cloud.url,
-    }.items():
-        monkeypatch.setenv(name, value)
-    load_settings.cache_clear()
-    rds_data_client.cache_clear()
-    yield cloud, database
+    with mock_aws():
+        # The reader's secret (OrdersDbReaderSecret), in (moto) Secrets Manager
+        reader_secret = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name="OrdersDbReaderSecret", SecretString=READER_SECRET_STRING
+        )["ARN"]
+        for name, value in {
+            "AWS_REGION": "us-east-1",
+            "ORDERS_DB_CLUSTER_ARN": CLUSTER_ARN,
+            "ORDERS_DB_SECRET_ARN": SECRET_ARN,
+            "ORDERS_DB_NAME": database,
+            "ORDERS_DB_READER_SECRET_ARN": reader_secret,
+            "AWS_ENDPOINT_URL_RDS_DATA": cloud.url,
+        }.items():
+            monkeypatch.setenv(name, value)
+        load_settings.cache_clear()
+        rds_data_client.cache_clear()
+        secretsmanager_client.cache_clear()
+        yield cloud, database
+        secretsmanager_client.cache_clear()
     load_settings.cache_clear()
 
 
@@ -100,6 +122,7 @@ def test_create_applies_the_migrations_and_answers_success(
     shipped = sorted(path.name.split("_", 1)[0] for path in MIGRATIONS.glob("*.sql"))
     assert answer["body"]["Data"]["Applied"] == ",".join(shipped)
     assert answer["body"]["LogicalResourceId"] == "OrdersDbSchema"
+    assert answer["body"]["Data"]["Reader"] == READER_ROLE
     # When a later deploy updates the resource, Then nothing is applied twice and the resource keeps its id
     handler(cfn_event("Update", url, PhysicalResourceId=answer["body"]["PhysicalResourceId"]), MigrationContext())
     assert recorder.answers[1]["body"]["Status"] == "SUCCESS"
@@ -144,3 +167,42 @@ def test_a_database_that_refuses_answers_failed(
     [answer] = recorder.answers
     assert answer["body"]["Status"] == "FAILED"
     assert "no_such_database" in answer["body"]["Reason"]
+
+
+def reader_logs_in(cloud: OrdersCloud, database: str, password: str) -> bool:
+    conninfo = psycopg.conninfo.make_conninfo(cloud.conninfo(database), user=READER_ROLE, password=password)
+    try:
+        psycopg.connect(conninfo).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def test_every_run_sets_the_reader_password_from_its_secret(
+    configured: tuple[OrdersCloud, str], bucket: tuple[ResponseBucket, str]
+) -> None:
+    # Given a migrated database whose reader role's password is no longer its secret's (rotated, say)
+    cloud, database = configured
+    recorder, url = bucket
+    handler = load_handler("migrate_orders_db", fresh=True)
+    handler(cfn_event("Create", url), MigrationContext())
+    stale = json.dumps({"username": READER_ROLE, "password": "Stale0123456789abcdefghijklmnopq"})
+    set_reader_password(cloud.data_api(database), stale)
+    assert not reader_logs_in(cloud, database, READER_PASSWORD)
+    # When a deploy updates the resource (nothing left to migrate), Then the role's password is the secret's again
+    handler(cfn_event("Update", url, PhysicalResourceId="orders-db-schema"), MigrationContext())
+    assert [a["body"]["Status"] for a in recorder.answers] == ["SUCCESS", "SUCCESS"]
+    assert recorder.answers[1]["body"]["Data"]["Applied"] == "none"
+    assert reader_logs_in(cloud, database, READER_PASSWORD)
+
+
+def test_a_missing_reader_secret_answers_failed(
+    configured: tuple[OrdersCloud, str], bucket: tuple[ResponseBucket, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORDERS_DB_READER_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-x")
+    load_settings.cache_clear()
+    recorder, url = bucket
+    load_handler("migrate_orders_db", fresh=True)(cfn_event("Create", url), MigrationContext())
+    [answer] = recorder.answers
+    assert answer["body"]["Status"] == "FAILED"
+    assert "ResourceNotFoundException" in answer["body"]["Reason"] or "can't find" in answer["body"]["Reason"]

@@ -7,6 +7,7 @@ Every refused request answers problem+json with its stable code, and changes not
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from functools import cache
@@ -30,12 +31,14 @@ from commerce.settings import load_settings
 from tests.support.handlers import load_handler
 from tests.support.lambda_events import FakeLambdaContext, http_event
 from tests.support.orders import T0, minutes, new_order
-from tests.support.orders_db import CLUSTER_ARN, SECRET_ARN, OrdersCloud, orders_cloud
+from tests.support.orders_db import CLUSTER_ARN, READER_SECRET_ARN, SECRET_ARN, OrdersCloud, orders_cloud
 from tests.support.template import ROOT
 
 pytestmark = pytest.mark.integration
 
 FUNCTIONS = ("list_orders", "get_order", "admin_list_orders", "admin_get_order", "fulfill_order", "cancel_order")
+# As template.yaml gives them: the readers log in as commerce_reader (OrdersDbReaderSecret), the rest as the master.
+READERS = {"list_orders", "get_order", "admin_list_orders", "admin_get_order"}
 OPERATOR = {"sub": "op-7d8e9f10", "cognito:groups": "[admin]", "token_use": "access", "username": "operator"}
 CUSTOMER_CLAIMS = {"sub": "c-1a2b3c", "cognito:groups": "[customers]", "token_use": "access"}
 PASSWORD = "Correct-Horse-42"
@@ -60,7 +63,12 @@ class Shop:
         self.table = table
         self.pool_id = pool_id
         self.client_id = client_id
-        self.handlers = {name: load_handler(name, fresh=True) for name in FUNCTIONS}
+        self.handlers = {}
+        for name in FUNCTIONS:
+            # Settings are read at import; the fixture's monkeypatch restores the variable afterwards.
+            os.environ["ORDERS_DB_SECRET_ARN"] = READER_SECRET_ARN if name in READERS else SECRET_ARN
+            load_settings.cache_clear()
+            self.handlers[name] = load_handler(name, fresh=True)
 
     def call(
         self,

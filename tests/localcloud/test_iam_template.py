@@ -77,6 +77,51 @@ def test_task_token_actions_name_the_checkout_state_machine(
     assert decide(offline, function, IamRequest("states:SendTaskFailure", other)) is Decision.IMPLICIT_DENY
 
 
+READERS = ["ListOrdersFunction", "GetOrderFunction", "AdminListOrdersFunction", "AdminGetOrderFunction"]
+WRITERS = ["FulfillOrderFunction", "CancelOrderFunction", "RefundOrderFunction", "CompleteCheckoutFunction"]
+
+
+@pytest.fixture(scope="module")
+def orders_db_arns() -> dict[str, str]:
+    """The orders cluster and its two secrets (master, reader) as the offline stack names them."""
+    stack = load_stack(ROOT / "template.yaml", region=REGION, stack_name="localcloud")
+    app = deploy(stack, offline_create(stack))
+    cluster = app.attributes["OrdersDbCluster"]
+    return {
+        "cluster": str(cluster["DBClusterArn"]),
+        "master": str(cluster["MasterUserSecret.SecretArn"]),
+        "reader": app.physical_ids["OrdersDbReaderSecret"],
+    }
+
+
+@pytest.mark.parametrize("function", READERS)
+def test_order_readers_cannot_read_the_master_users_secret(
+    offline: tuple[PolicyBook, dict[str, str]], orders_db_arns: dict[str, str], function: str
+) -> None:
+    # A Data API call needs GetSecretValue on the secret it names: the readers hold only the reader's secret, so
+    # they reach the database as commerce_reader (SELECT only) and never as the master user.
+    def read(secret: str) -> Decision:
+        return decide(offline, function, IamRequest("secretsmanager:GetSecretValue", orders_db_arns[secret]))
+
+    assert read("reader") is Decision.ALLOWED
+    assert read("master") is Decision.IMPLICIT_DENY
+    execute = IamRequest("rds-data:ExecuteStatement", orders_db_arns["cluster"])
+    assert decide(offline, function, execute) is Decision.ALLOWED
+
+
+@pytest.mark.parametrize("function", [*WRITERS, "MigrateOrdersDbFunction"])
+def test_order_writers_use_the_master_users_secret(
+    offline: tuple[PolicyBook, dict[str, str]], orders_db_arns: dict[str, str], function: str
+) -> None:
+    def read(secret: str) -> Decision:
+        return decide(offline, function, IamRequest("secretsmanager:GetSecretValue", orders_db_arns[secret]))
+
+    assert read("master") is Decision.ALLOWED
+    # Only the migration function, which sets the reader's password from it, reads the reader's secret
+    expected = Decision.ALLOWED if function == "MigrateOrdersDbFunction" else Decision.IMPLICIT_DENY
+    assert read("reader") is expected
+
+
 # ---------------------------------------------------------------------------------------------- run for real
 def sliced_project(root: Path, functions: list[str], edit: Callable[[dict[str, Any]], None] | None = None) -> Path:
     """A project whose template is these functions of the real one (no events) and what they reference."""

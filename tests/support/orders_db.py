@@ -10,6 +10,7 @@ Direct SQL (psycopg) is only for what the Data API does not show: EXPLAIN, and p
 from __future__ import annotations
 
 import atexit
+import json
 import shutil
 import tempfile
 import uuid
@@ -27,9 +28,10 @@ from psycopg.conninfo import make_conninfo
 from commerce.adapters.orders_db.data_api import DataApi
 from commerce.adapters.orders_db.migrations import apply_migrations
 from commerce.adapters.orders_db.orders import DataApiOrderRepository
+from commerce.adapters.orders_db.reader import READER_ROLE, set_reader_password
 from commerce.adapters.orders_db.retry import RetryBudget
 from localcloud.edge import EdgeApp
-from localcloud.orders_db import DataApiApp, EmbeddedPostgres, is_data_api
+from localcloud.orders_db import DataApiApp, EmbeddedPostgres, Login, is_data_api
 from localcloud.server import BackgroundServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +39,11 @@ MIGRATIONS = ROOT / "db" / "migrations"
 CLUSTER_ARN = "arn:aws:rds:us-east-1:123456789012:cluster:commerce-orders"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:commerce-orders-AbCdEf"
 ADMIN_DATABASE = "commerce"
+# The read-only user's secret (template.yaml: OrdersDbReaderSecret), as the local Data API resolves it; the
+# master user's (SECRET_ARN) runs as the server's own user.
+READER_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:commerce-orders-reader-GhIjKl"
+READER_PASSWORD = "ReaderPassword0123456789abcdefgh"  # a test database's
+READER_SECRET_STRING = json.dumps({"username": READER_ROLE, "password": READER_PASSWORD})
 
 
 def rds_data_client(url: str) -> Any:
@@ -79,6 +86,7 @@ class OrdersCloud:
     def migrated_database(self, prefix: str = "orders") -> str:
         name = self.new_database(prefix)
         apply_migrations(self.client, CLUSTER_ARN, SECRET_ARN, name, MIGRATIONS)
+        set_reader_password(self.data_api(name), READER_SECRET_STRING)  # as the migration function does
         return name
 
     def data_api(self, database: str, budget: Callable[[], RetryBudget] | None = None) -> DataApi:
@@ -86,6 +94,10 @@ class OrdersCloud:
 
     def repository(self, database: str) -> DataApiOrderRepository:
         return DataApiOrderRepository(self.data_api(database))
+
+    def reader_data_api(self, database: str) -> DataApi:
+        """The Data API as the reader functions reach it: logged in as commerce_reader."""
+        return DataApi(self.client, CLUSTER_ARN, READER_SECRET_ARN, database)
 
     def sql(self, database: str) -> psycopg.Connection[Any]:
         """A direct connection (autocommit), for EXPLAIN and for checking what is stored."""
@@ -104,7 +116,8 @@ def orders_cloud() -> OrdersCloud:
     workdir = Path(tempfile.mkdtemp(prefix="orders-tests-"))
     postgres = EmbeddedPostgres(workdir / "postgres", database=ADMIN_DATABASE)
     postgres.start()
-    app = DataApiApp(postgres.conninfo, database=ADMIN_DATABASE, resuming_seconds=0)
+    readers = {READER_SECRET_ARN: Login(READER_ROLE, READER_PASSWORD)}
+    app = DataApiApp(postgres.conninfo, database=ADMIN_DATABASE, resuming_seconds=0, logins=readers.get)
     edge = EdgeApp()
     edge.intercept(is_data_api, app)
     server = BackgroundServer(edge, name="orders-data-api").start()

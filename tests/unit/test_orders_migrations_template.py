@@ -3,12 +3,14 @@ migration custom resource whose trigger property follows the migration files."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from commerce.adapters.orders_db.migrations import load_migrations, migrations_checksum
+from commerce.adapters.orders_db.reader import READER_ROLE
 from tests.support.template import ROOT, load_template, resource
 
 MIGRATIONS = ROOT / "db" / "migrations"
@@ -22,6 +24,9 @@ ORDER_FUNCTIONS = {
 }
 CLUSTER_ARN = {"Fn::GetAtt": ["OrdersDbCluster", "DBClusterArn"]}
 SECRET_ARN = {"Fn::GetAtt": ["OrdersDbCluster", "MasterUserSecret.SecretArn"]}
+READER_SECRET_ARN = {"Ref": "OrdersDbReaderSecret"}
+# The order functions that only read: they log in as commerce_reader (migration 0004), never as the master user.
+READER_FUNCTIONS = {"ListOrdersFunction", "GetOrderFunction", "AdminListOrdersFunction", "AdminGetOrderFunction"}
 
 
 def props(logical_id: str) -> dict[str, Any]:
@@ -100,13 +105,17 @@ PAYMENTS_ENV = {
 def test_order_functions_reach_only_their_cluster_and_secret(logical_id: str) -> None:
     function = props(logical_id)
     moves_money = logical_id in MONEY_FUNCTIONS
-    # They are outside any VPC and know where the database is (and, moving money, the payment provider)
+    migrates = logical_id == "MigrateOrdersDbFunction"
+    secret = READER_SECRET_ARN if logical_id in READER_FUNCTIONS else SECRET_ARN
+    # They are outside any VPC and know where the database is (and, moving money, the payment provider; the
+    # migration function, the reader's secret whose password it sets)
     assert "VpcConfig" not in function
     assert function["Environment"]["Variables"] == {
         "ORDERS_DB_CLUSTER_ARN": CLUSTER_ARN,
-        "ORDERS_DB_SECRET_ARN": SECRET_ARN,
+        "ORDERS_DB_SECRET_ARN": secret,
         "ORDERS_DB_NAME": {"Ref": "OrdersDbName"},
         **(PAYMENTS_ENV if moves_money else {}),
+        **({"ORDERS_DB_READER_SECRET_ARN": READER_SECRET_ARN} if migrates else {}),
     }
     # And every permission is scoped: Data API actions on the cluster, the secrets' values, nothing with wildcards
     for statement in statements(logical_id):
@@ -117,7 +126,13 @@ def test_order_functions_reach_only_their_cluster_and_secret(logical_id: str) ->
             assert statement["Resource"] == CLUSTER_ARN
         if any(a.startswith("secretsmanager:") for a in actions):
             assert actions == ["secretsmanager:GetSecretValue"]
-            expected = [SECRET_ARN, {"Ref": "PaymentsApiKeySecret"}] if moves_money else SECRET_ARN
+            expected = (
+                [secret, {"Ref": "PaymentsApiKeySecret"}]
+                if moves_money
+                else [secret, READER_SECRET_ARN]
+                if migrates
+                else secret
+            )
             # (or the list cursors' MAC key, commerce.api.pagination)
             assert statement["Resource"] in (expected, {"Ref": "CursorSecret"})
         if any(a.startswith("dynamodb:") for a in actions):
@@ -138,3 +153,40 @@ def test_endpoint_functions_only_execute_statements(logical_id: str, route: tupl
     assert (event["Properties"]["Method"], event["Properties"]["Path"]) == (method, path)
     assert (event["Properties"].get("Auth") or {}).get("Authorizer") == authorizer
     assert Path(ROOT / props(logical_id)["CodeUri"] / "app.py").is_file()
+
+
+@pytest.mark.parametrize("logical_id", sorted(READER_FUNCTIONS))
+def test_reader_functions_cannot_read_the_master_users_secret(logical_id: str) -> None:
+    # Given a function that only reads orders, Then no statement names the master user's secret, whatever else
+    # the statement allows: it reaches the database only as commerce_reader
+    granted = [
+        s["Resource"] for s in statements(logical_id) if any(a.startswith("secretsmanager:") for a in s["Action"])
+    ]
+    flat = [r for resource in granted for r in (resource if isinstance(resource, list) else [resource])]
+    assert SECRET_ARN not in flat
+    assert READER_SECRET_ARN in flat
+    assert "MasterUserSecret" not in str(props(logical_id))
+
+
+def test_every_function_that_reaches_the_orders_db_with_the_reader_secret_is_a_reader() -> None:
+    # Given every function of the template, Then those that log in as commerce_reader are exactly the readers,
+    # and every other function that reaches the database logs in as the master user (it writes)
+    functions = {k: r for k, r in load_template()["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    secrets = {
+        k: r["Properties"].get("Environment", {}).get("Variables", {}).get("ORDERS_DB_SECRET_ARN")
+        for k, r in functions.items()
+    }
+    assert {k for k, v in secrets.items() if v == READER_SECRET_ARN} == READER_FUNCTIONS
+    assert all(v in (None, SECRET_ARN) for k, v in secrets.items() if k not in READER_FUNCTIONS)
+
+
+def test_the_reader_secret_is_generated_with_the_reader_roles_name() -> None:
+    secret = resource("OrdersDbReaderSecret")
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    generate = secret["Properties"]["GenerateSecretString"]
+    # The Data API needs username and password in the secret; the username is migration 0004's role
+    assert json.loads(generate["SecretStringTemplate"]) == {"username": READER_ROLE}
+    assert generate["GenerateStringKey"] == "password"
+    assert generate["ExcludePunctuation"] is True
+    assert generate["PasswordLength"] >= 32
+    assert f"CREATE ROLE {READER_ROLE} LOGIN" in (MIGRATIONS / "0004_reader_role.sql").read_text()
