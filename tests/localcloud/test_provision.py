@@ -352,7 +352,7 @@ def test_a_pool_requiring_totp_comes_up_with_software_token_mfa_on_and_challenge
         "AuthParameters": {"USERNAME": "op", "PASSWORD": password},
     }
     first = cognito.initiate_auth(**login)
-    # (moto lets an operator with no token yet straight in where Cognito answers MFA_SETUP: a gap the edge must close)
+    # (bare moto lets a user with no token yet straight in; the local cloud's edge answers MFA_SETUP: cognito_gate)
     access = first["AuthenticationResult"]["AccessToken"]
     secret = cognito.associate_software_token(AccessToken=access)["SecretCode"]
     verified = cognito.verify_software_token(AccessToken=access, UserCode=_totp_code(secret))
