@@ -11,12 +11,16 @@ InitiateAuth USER_PASSWORD_AUTH on a pool with `MfaConfiguration: "ON"` for a us
 token: Cognito answers the MFA_SETUP challenge (AssociateSoftwareToken and VerifySoftwareToken with its Session,
 then RespondToAuthChallenge); moto hands out tokens. This gate answers MFA_SETUP with a session moto knows, and
 refuses an MFA_SETUP answer for a user whose token was not verified, so no operator gets tokens without MFA.
+
+TOTP codes: moto takes any code unless MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP is "true"; `check_totp_codes()`
+turns the check on (RFC 6238, 30 s steps, on moto's one fixed secret, which AssociateSoftwareToken hands out).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -26,6 +30,11 @@ from moto.cognitoidp.models import cognitoidp_backends
 SIGN_UP_TARGET = "AWSCognitoIdentityProviderService.SignUp"
 INITIATE_AUTH_TARGET = "AWSCognitoIdentityProviderService.InitiateAuth"
 RESPOND_TARGET = "AWSCognitoIdentityProviderService.RespondToAuthChallenge"
+
+
+def check_totp_codes() -> None:
+    """Make moto (in this process) refuse a wrong TOTP code, as Cognito does: CodeMismatchException."""
+    os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
 
 
 def _body(environ: dict[str, Any]) -> bytes:

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
-from localcloud.cognito_gate import cognito_gate
+from localcloud.cognito_gate import check_totp_codes, cognito_gate
 from localcloud.edge import EdgeApp
 from localcloud.server import BackgroundServer
 
@@ -26,6 +26,7 @@ PASSWORD = "Correct-horse-42"
 @pytest.fixture(scope="module")
 def cognito() -> Iterator[Any]:
     edge = EdgeApp()
+    check_totp_codes()
     edge.gate(cognito_gate)
     with BackgroundServer(edge, name="signup-test-edge") as server:
         yield boto3.client(
@@ -80,6 +81,9 @@ def _totp_code(secret: str) -> str:
     padded = secret + "=" * (-len(secret) % 8)
     # SHA-1 is what RFC 6238 and Cognito's TOTP use (an HMAC key, not a digest to trust).
     totp = TOTP(base64.b32decode(padded, casefold=True), 6, SHA1(), 30, enforce_key_length=False)  # noqa: S303
+    # moto checks the current 30 s step only: a code made in a step's last second could reach it in the next one
+    if time.time() % 30 > 29:
+        time.sleep(30 - time.time() % 30)
     return totp.generate(time.time()).decode()
 
 
@@ -115,6 +119,11 @@ def test_an_operator_with_no_verified_token_must_set_up_totp_before_getting_toke
 
     # And associating and verifying a token with the session signs them in, and the next sign-in asks for a code
     secret = cognito.associate_software_token(Session=setup["Session"])
+    code = _totp_code(secret["SecretCode"])
+    wrong_code = f"{(int(code) + 1) % 1_000_000:06d}"
+    with pytest.raises(ClientError) as mismatch:
+        cognito.verify_software_token(Session=secret["Session"], UserCode=wrong_code)
+    assert mismatch.value.response["Error"]["Code"] == "CodeMismatchException"
     verified = cognito.verify_software_token(Session=secret["Session"], UserCode=_totp_code(secret["SecretCode"]))
     assert verified["Status"] == "SUCCESS"
     signed_in = cognito.respond_to_auth_challenge(

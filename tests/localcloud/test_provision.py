@@ -311,6 +311,9 @@ def _totp_code(secret: str) -> str:
     padded = secret + "=" * (-len(secret) % 8)
     # SHA-1 is what RFC 6238 and Cognito's TOTP use (an HMAC key, not a digest to trust).
     totp = TOTP(base64.b32decode(padded, casefold=True), 6, SHA1(), 30, enforce_key_length=False)  # noqa: S303
+    # moto checks the current 30 s step only: a code made in a step's last second could reach it in the next one
+    if time.time() % 30 > 29:
+        time.sleep(30 - time.time() % 30)
     return totp.generate(time.time()).decode()
 
 
