@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 import requests
 
 from localcloud.aws import edge_client
+from localcloud.cognito_gate import check_totp_codes, cognito_gate
 from localcloud.context import Component, LocalCloudError, WsgiApp
 from localcloud.edge import EdgeApp
 from localcloud.event_sources.component import EventSourcesService
@@ -258,6 +259,8 @@ class LocalCloud:
             self._claim_state_dir()
             self._edge_server = BackgroundServer(self.edge, self.host, self.edge_port, name="localcloud-edge").start()
             self.runtime.endpoint_url = self.edge_url
+            check_totp_codes()
+            self.edge.gate(cognito_gate)  # Cognito answers moto does not give (admin-only, MFA ON)
             self.edge.intercept(Usage.matches, self.usage)
             self.edge.intercept(LambdaInvokeApi.matches, LambdaInvokeApi(self.runtime))
             self.runtime.start()

@@ -14,7 +14,23 @@ def create_user_pool(ctx: ProvisionContext, logical_id: str, props: dict[str, An
     declared = {**props, "PoolName": props.get("UserPoolName") or ctx.name(logical_id, 128)}
     params = api_params(client, "CreateUserPool", declared, where=where_of(logical_id))
     pool_id = client.create_user_pool(**params)["UserPool"]["Id"]
+    _set_mfa(client, pool_id, props)
     return user_pool_identity(ctx.scope, pool_id)
+
+
+def _set_mfa(client: Any, pool_id: str, props: dict[str, Any]) -> None:
+    """CloudFormation's `EnabledMfas` has no CreateUserPool member: the API sets it with SetUserPoolMfaConfig.
+
+    Without this a pool declaring `MfaConfiguration: "ON"` and `EnabledMfas: [SOFTWARE_TOKEN_MFA]` would come up
+    with TOTP disabled, and Cognito (moto) would then never ask its users for a code.
+    """
+    enabled = {str(kind) for kind in props.get("EnabledMfas") or []}
+    mode = str(props.get("MfaConfiguration") or "OFF")
+    if "SOFTWARE_TOKEN_MFA" not in enabled or mode == "OFF":
+        return
+    client.set_user_pool_mfa_config(
+        UserPoolId=pool_id, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration=mode
+    )
 
 
 def create_user_pool_client(ctx: ProvisionContext, logical_id: str, props: dict[str, Any]) -> Identity:
