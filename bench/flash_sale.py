@@ -75,6 +75,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from commerce.domain.checkout.models import checkout_id_for
+from localcloud.tokens import Login, user_token
 
 FINAL = frozenset({"COMPLETED", "FAILED", "EXPIRED", "CANCELLED"})
 FAILED = FINAL - {"COMPLETED"}
@@ -135,12 +136,7 @@ class Cloud:
     def operator(self) -> dict[str, str]:
         if self._operator is None:
             user = next(u for u in self.outputs["DemoUsers"] if "admin" in u["groups"])
-            result = self.client("cognito-idp").initiate_auth(
-                ClientId=self.outputs["UserPoolClientId"],
-                AuthFlow="USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": user["username"], "PASSWORD": user["password"]},
-            )
-            self._operator = str(result["AuthenticationResult"]["IdToken"])
+            self._operator = user_token(self.outputs, Login.of(self.outputs, user["username"]))
         return {"Authorization": f"Bearer {self._operator}"}
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:

@@ -1,8 +1,9 @@
 """Demo data for a local run: a small catalog with stock, Cognito users to sign in with, and the guest
 session of the samples in events/.
 
-`DemoData` (glue) seeds them into the stack's `CommerceTableName` table and `UserPoolId` pool (its outputs)
-once the stack runs, and adds the `DemoUsers` output and the banner's lines for them.
+`DemoData` (glue) seeds them into the stack's `CommerceTableName` table, its customers' pool (`UserPoolId`) and
+its operators' pool (`OperatorUserPoolId`), once the stack runs, and adds the `DemoUsers` output and the banner's
+lines for them.
 
 The catalog goes in through the project's own catalog and stock adapters (the same writes the
 admin endpoints make), so it follows the table's item layout by construction. Product ids are
@@ -10,7 +11,11 @@ derived from the product names (or are the ids the samples name), so seeding aga
 products there and changes nothing: stock an operator changed stays as it is.
 
 The users are created the way an administrator would: AdminCreateUser, a permanent password with
-AdminSetUserPassword, and membership of their groups (`admin` for operators).
+AdminSetUserPassword, and membership of their groups (`admin` for operators). The operators' pool requires
+TOTP: the demo operator is then enrolled as they would enrol themselves on first sign-in (MFA_SETUP:
+AssociateSoftwareToken, VerifySoftwareToken with a code, RespondToAuthChallenge), and their secret goes in
+`DemoUsers` (`localcloud totp operator` prints the current code). Cognito cannot give an enrolled user's secret
+back, so a demo operator is created afresh at every seeding.
 
 The checkouts and orders the samples in events/ name are `sample_checkout`'s (glue after this one). Why
 the samples name fixed ids that the seeding places, rather than samples regenerated from whatever the seeding
@@ -44,6 +49,7 @@ from commerce.domain.sessions.models import Session
 from commerce.domain.sessions.tokens import parse_token
 from devcloud.progress import Advance, no_progress, progress_bar
 from localcloud.context import CloudContext
+from localcloud.tokens import enrol_totp
 
 _DEMO_NAMESPACE = uuid.UUID("6f1c2d8e-4b7a-4f0e-9a53-2c1d7e9b8a40")
 
@@ -69,15 +75,18 @@ class DemoProduct:
         return self.fixed_id or uuid.uuid5(_DEMO_NAMESPACE, self.name).hex
 
 
+# The stack's two user pools, by the outputs naming the pool and its app client.
+CUSTOMERS = ("UserPoolId", "UserPoolClientId")
+OPERATORS = ("OperatorUserPoolId", "OperatorUserPoolClientId")
+
+
 @dataclass(frozen=True)
 class DemoUser:
     username: str
     password: str
     email: str
     groups: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"username": self.username, "password": self.password, "groups": list(self.groups)}
+    pool: tuple[str, str]  # CUSTOMERS or OPERATORS
 
 
 CURRENCY = "EUR"
@@ -146,8 +155,8 @@ SAMPLE_SESSION_TOKEN = "Xb3kq9Lm2Vt7Rw1Zp8Hn4c.3oTnQ0vZk1pXj7W2bL9sYfR5uGcA8dEhM
 SAMPLE_SESSION_DAYS = 7  # the API's default SESSION_TTL_DAYS
 
 DEMO_USERS = (
-    DemoUser("operator", "Operator-Demo-2024", "operator@example.com", ("admin",)),
-    DemoUser("customer", "Customer-Demo-2024", "customer@example.com", ()),
+    DemoUser("operator", "Operator-Demo-2024", "operator@example.com", ("admin",), OPERATORS),
+    DemoUser("customer", "Customer-Demo-2024", "customer@example.com", (), CUSTOMERS),
 )
 
 
@@ -196,30 +205,48 @@ def seed_sample_session(dynamodb_client: Any, table_name: str, *, now: datetime 
     return session.session_id
 
 
-def seed_users(cognito_client: Any, user_pool_id: str, *, advance: Advance = no_progress) -> list[dict[str, Any]]:
-    """Create the demo users (once) with permanent passwords and their groups; returns outputs' DemoUsers."""
-    existing_groups = {g["GroupName"] for g in cognito_client.list_groups(UserPoolId=user_pool_id).get("Groups", [])}
+def seed_users(cognito_client: Any, outputs: dict[str, Any], *, advance: Advance = no_progress) -> list[dict[str, Any]]:
+    """Create the demo users of the pools in `outputs` with permanent passwords, their groups and (in a pool
+    requiring MFA) an enrolled TOTP token; returns outputs' DemoUsers (name, password, groups, app client, and
+    the TOTP secret where there is one)."""
+    listed = []
     for user in DEMO_USERS:
-        with contextlib.suppress(cognito_client.exceptions.UsernameExistsException):
-            cognito_client.admin_create_user(
-                UserPoolId=user_pool_id,
-                Username=user.username,
-                MessageAction="SUPPRESS",
-                UserAttributes=[
-                    {"Name": "email", "Value": user.email},
-                    {"Name": "email_verified", "Value": "true"},
-                ],
+        pool_id, client_id = (outputs.get(key) for key in user.pool)
+        if pool_id and client_id:
+            secret = _seed_user(cognito_client, user, str(pool_id), str(client_id))
+            listed.append(
+                {
+                    "username": user.username,
+                    "password": user.password,
+                    "groups": list(user.groups),
+                    "clientId": client_id,
+                    "totpSecret": secret,
+                }
             )
-        cognito_client.admin_set_user_password(
-            UserPoolId=user_pool_id, Username=user.username, Password=user.password, Permanent=True
-        )
-        for group in user.groups:
-            if group not in existing_groups:
-                cognito_client.create_group(UserPoolId=user_pool_id, GroupName=group)
-                existing_groups.add(group)
-            cognito_client.admin_add_user_to_group(UserPoolId=user_pool_id, Username=user.username, GroupName=group)
         advance(1)
-    return [user.to_json() for user in DEMO_USERS]
+    return listed
+
+
+def _seed_user(cognito: Any, user: DemoUser, pool_id: str, client_id: str) -> str | None:
+    """The user in their pool, as it is (a customer) or afresh (an operator); their TOTP secret, if enrolled."""
+    mfa = cognito.get_user_pool_mfa_config(UserPoolId=pool_id).get("MfaConfiguration", "OFF")
+    if mfa == "ON":
+        with contextlib.suppress(cognito.exceptions.UserNotFoundException):
+            cognito.admin_delete_user(UserPoolId=pool_id, Username=user.username)
+    with contextlib.suppress(cognito.exceptions.UsernameExistsException):
+        cognito.admin_create_user(
+            UserPoolId=pool_id,
+            Username=user.username,
+            MessageAction="SUPPRESS",
+            UserAttributes=[{"Name": "email", "Value": user.email}, {"Name": "email_verified", "Value": "true"}],
+        )
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=user.username, Password=user.password, Permanent=True)
+    existing = {g["GroupName"] for g in cognito.list_groups(UserPoolId=pool_id).get("Groups", [])}
+    for group in user.groups:
+        if group not in existing:
+            cognito.create_group(UserPoolId=pool_id, GroupName=group)
+        cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=user.username, GroupName=group)
+    return enrol_totp(cognito, client_id, user.username, user.password) if mfa == "ON" else None
 
 
 class DemoData:
@@ -231,21 +258,22 @@ class DemoData:
     def start(self, cloud: CloudContext) -> None:
         users: list[dict[str, Any]] = []
         outputs = cloud.app.outputs
-        table, pool = outputs.get("CommerceTableName"), outputs.get("UserPoolId")
-        steps = (len(DEMO_CATALOG) + 1 if table else 0) + (len(DEMO_USERS) if pool else 0)
+        table, pools = outputs.get("CommerceTableName"), outputs.get("UserPoolId") or outputs.get("OperatorUserPoolId")
+        steps = (len(DEMO_CATALOG) + 1 if table else 0) + (len(DEMO_USERS) if pools else 0)
         if self._seed and steps:
             with progress_bar("demo data", steps) as advance:
                 if table:
                     seed_catalog(cloud.client("dynamodb"), table, advance=advance)
                     seed_sample_session(cloud.client("dynamodb"), table)
                     advance(1)
-                if pool:
-                    users = seed_users(cloud.client("cognito-idp"), pool, advance=advance)
+                if pools:
+                    users = seed_users(cloud.client("cognito-idp"), outputs, advance=advance)
         cloud.output_overrides["DemoUsers"] = users
         for index, user in enumerate(users):
             groups = f"  (groups: {', '.join(user['groups'])})" if user["groups"] else ""
+            totp = f"  TOTP: python -m localcloud totp {user['username']}" if user["totpSecret"] else ""
             label = "Demo users     " if index == 0 else "               "
-            cloud.notes.append(f"{label}{user['username']} / {user['password']}{groups}")
+            cloud.notes.append(f"{label}{user['username']} / {user['password']}{groups}{totp}")
 
     def stop(self) -> None:
         pass  # the data stays: seeding again finds it there

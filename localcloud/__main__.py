@@ -7,8 +7,9 @@ invoke FunctionLogicalId [--event events/x.json]
     Goes through the running local cloud when there is one (its data, its services); otherwise
     starts the stack just for this invocation. The project's extension may fill in what the event file
     cannot hold literally (`Extension.prepare_event`: devcloud signs the webhook sample).
-token USER  /  faults show|set|clear|kill|aws
-    A user's JWT (localcloud.tokens); the running cloud's fault switches (localcloud.faults.cli).
+token USER  /  totp USER  /  faults show|set|clear|kill|aws
+    A user's JWT and an operator's TOTP code (localcloud.tokens); the running cloud's fault switches
+    (localcloud.faults.cli).
 
 This runner knows no project. A project's entry point calls `main(argv, extension=...)` with its glue
 (`localcloud.context.Extension`): this repository's is `python -m devcloud`, which `make run` uses.

@@ -1,5 +1,6 @@
 // The console's configuration: config.json next to index.html (written at deploy by the stack, or by the
-// local cloud's deployment of the same files): {"apiUrl", "cognitoEndpoint", "clientId", "region"}.
+// local cloud's deployment of the same files): {"apiUrl", "cognitoEndpoint", "clientId" (the operators' app
+// client), "region"}.
 let loaded = null;
 
 export async function config() {

@@ -1,6 +1,7 @@
 """The operator console as an operator uses it, in headless Chromium against a local cloud: sign in as the demo
-operator, watch a checkout go from QUEUED to COMPLETED live, refund its order (and see the API's problem when the
-refund is refused a second time), set stock, redrive a dead letter. Each page is kept as a screenshot."""
+operator (password and TOTP code; a new operator's first sign-in sets a password and an authenticator app), watch
+a checkout go from QUEUED to COMPLETED live, refund its order (and see the API's problem when the refund is refused
+a second time), set stock, redrive a dead letter. Each page is kept as a screenshot."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 import requests
 
+from localcloud.tokens import enrol_totp
+from localcloud.totp import totp_code
 from tests.e2e.conftest import Api
 from tests.support.local_cloud import RunningCloud, run_local_cloud
 
@@ -51,7 +54,16 @@ def sign_in(page: Any, cloud: RunningCloud) -> None:
     page.fill("input[name=username]", operator["username"])
     page.fill("input[name=password]", operator["password"])
     page.click("#sign-in button[type=submit]")
+    answer_challenge(page, "code", totp_code(operator["totpSecret"]))
     page.wait_for_selector("#checkouts-by-status", timeout=WAIT_MS)
+
+
+def answer_challenge(page: Any, challenge: str, value: str) -> None:
+    """Fill and send the sign-in challenge form the console shows (a TOTP code, or a new password)."""
+    form = f"#sign-in-challenge[data-challenge={challenge}]"
+    page.wait_for_selector(form, timeout=WAIT_MS)
+    page.fill(f"{form} input[name=answer]", value)
+    page.click(f"{form} button[type=submit]")
 
 
 def shot(page: Any, artifacts: Path, name: str) -> None:
@@ -186,13 +198,65 @@ def test_an_operator_watches_a_sale_refunds_sets_stock_and_redrives(
     shot(page, artifacts, "11-orders")
 
 
+def test_a_new_operator_sets_a_password_and_an_authenticator_app_at_first_sign_in(
+    page: Any, cloud: RunningCloud, artifacts: Path
+) -> None:
+    # Given an operator an administrator just created in the operators' pool, with a temporary password
+    cognito, pool = cloud.client("cognito-idp"), cloud.outputs["OperatorUserPoolId"]
+    username, temporary = f"op-{uuid.uuid4().hex[:8]}", f"Temporary-{uuid.uuid4().hex[:8]}-1"
+    cognito.admin_create_user(
+        UserPoolId=pool,
+        Username=username,
+        TemporaryPassword=temporary,
+        MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": f"{username}@example.com"}],
+    )
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName="admin")
+    # When they sign in with it, choose a password, and add the key the console shows to an authenticator app
+    page.goto(str(cloud.outputs["ConsoleUrl"]))
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", temporary)
+    page.click("#sign-in button[type=submit]")
+    answer_challenge(page, "new-password", f"Chosen-{uuid.uuid4().hex[:12]}-2")
+    secret = page.wait_for_selector("#totp-secret", timeout=WAIT_MS).inner_text().strip()
+    shot(page, artifacts, "00-totp-setup")
+    # a wrong code is refused, and the form stays for another try
+    code = totp_code(secret)
+    answer_challenge(page, "setup", f"{(int(code) + 1) % 1_000_000:06d}")
+    assert page.wait_for_selector(".problem[role=alert]", timeout=WAIT_MS).inner_text().strip()
+    answer_challenge(page, "setup", totp_code(secret))
+    # Then they are in, and their next sign-in asks for a code from that app
+    page.wait_for_selector("#checkouts-by-status", timeout=WAIT_MS)
+    assert cognito.admin_get_user(UserPoolId=pool, Username=username)["UserStatus"] == "CONFIRMED"
+
+
 def test_a_customer_cannot_use_the_console(page: Any, cloud: RunningCloud) -> None:
-    # Given the demo customer (no admin group), When they sign in, Then the console refuses them plainly
+    # Given the demo customer (in the customers' pool), When they sign in, Then the operators' pool refuses them
     customer = cloud.demo_user(None)
     page.goto(str(cloud.outputs["ConsoleUrl"]))
     page.fill("input[name=username]", customer["username"])
     page.fill("input[name=password]", customer["password"])
     page.click("#sign-in button[type=submit]")
+    alert = page.wait_for_selector(".problem[role=alert]", timeout=WAIT_MS)
+    assert alert.inner_text().strip()
+    assert page.locator("#nav").is_hidden()
+
+
+def test_an_operators_pool_user_outside_group_admin_is_refused(page: Any, cloud: RunningCloud) -> None:
+    # Given a user of the operators' pool, enrolled in TOTP, but not in group admin
+    cognito, outputs = cloud.client("cognito-idp"), cloud.outputs
+    username, password = f"outsider-{uuid.uuid4().hex[:8]}", f"Outsider-{uuid.uuid4().hex[:8]}-1"
+    cognito.admin_create_user(UserPoolId=outputs["OperatorUserPoolId"], Username=username, MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(
+        UserPoolId=outputs["OperatorUserPoolId"], Username=username, Password=password, Permanent=True
+    )
+    secret = enrol_totp(cognito, outputs["OperatorUserPoolClientId"], username, password)
+    # When they sign in with their code, Then the console says plainly they are not an operator
+    page.goto(str(outputs["ConsoleUrl"]))
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("#sign-in button[type=submit]")
+    answer_challenge(page, "code", totp_code(secret))
     alert = page.wait_for_selector(".problem[role=alert]", timeout=WAIT_MS)
     assert "not an operator" in alert.inner_text()
     assert page.locator("#nav").is_hidden()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,11 +11,13 @@ import boto3
 import pytest
 
 from devcloud.demo_data import DEMO_CATALOG, DEMO_USERS, seed_catalog, seed_users
+from localcloud.cognito_gate import check_totp_codes, cognito_gate
 from localcloud.edge import EdgeApp
 from localcloud.model import LocalApp
 from localcloud.provision import provision
 from localcloud.server import BackgroundServer
 from localcloud.template import load_stack
+from localcloud.tokens import Login, user_token
 from tests.localcloud.conftest import ThrowawayProject, unique_stack_name
 from tests.support.template import resource
 
@@ -23,10 +27,21 @@ pytestmark = pytest.mark.localcloud
 @pytest.fixture
 def stack(throwaway_project: ThrowawayProject) -> Iterator[tuple[LocalApp, Any]]:
     """The real template's table and identity resources, provisioned behind an edge of their own."""
-    for logical_id in ("CommerceTable", "UserPool", "UserPoolClient", "AdminGroup"):
+    for logical_id in (
+        "CommerceTable",
+        "UserPool",
+        "UserPoolClient",
+        "OperatorUserPool",
+        "OperatorUserPoolClient",
+        "AdminGroup",
+    ):
         throwaway_project.resources[logical_id] = resource(logical_id)
-    with BackgroundServer(EdgeApp(), name="seed-test-edge") as edge:
+    edge_app = EdgeApp()
+    edge_app.gate(cognito_gate)  # as the local cloud's edge: MFA_SETUP, and TOTP codes checked
+    check_totp_codes()
+    with BackgroundServer(edge_app, name="seed-test-edge") as edge:
         app = provision(load_stack(throwaway_project.write(), stack_name=unique_stack_name()), endpoint_url=edge.url)
+        app.outputs.update(AwsEndpointUrl=edge.url, Region="us-east-1")
         session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
         yield app, lambda service: session.client(service, endpoint_url=edge.url)
 
@@ -93,26 +108,57 @@ def test_seeding_the_catalog_again_changes_nothing(stack: tuple[LocalApp, Any]) 
     assert _item(dynamodb, table, f"SKU#{sku}", "SKU")["onHand"] == {"N": "1"}
 
 
-def test_demo_users_sign_in_with_their_passwords_and_the_operator_is_an_admin(stack: tuple[LocalApp, Any]) -> None:
-    # Given the stack's user pool and app client
+def jwt_claims(token: str) -> dict[str, Any]:
+    """A JWT's claims, unverified (the test reads what Cognito put in; the API's authorizer verifies)."""
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+def _pools(app: LocalApp) -> dict[str, Any]:
+    ids = app.physical_ids
+    return {
+        **app.outputs,
+        "UserPoolId": ids["UserPool"],
+        "UserPoolClientId": ids["UserPoolClient"],
+        "OperatorUserPoolId": ids["OperatorUserPool"],
+        "OperatorUserPoolClientId": ids["OperatorUserPoolClient"],
+    }
+
+
+def test_demo_users_sign_in_in_their_own_pools_and_the_operator_with_totp(stack: tuple[LocalApp, Any]) -> None:
+    # Given the stack's two user pools (the operators' requiring TOTP) and their app clients
     app, client = stack
     cognito = client("cognito-idp")
-    pool, app_client = app.physical_ids["UserPool"], app.physical_ids["UserPoolClient"]
+    outputs = _pools(app)
 
     # When the demo users are seeded, twice
-    seed_users(cognito, pool)
-    listed = seed_users(cognito, pool)
+    seed_users(cognito, outputs)
+    listed = seed_users(cognito, outputs)
+    outputs["DemoUsers"] = listed
 
-    # Then each signs in with USER_PASSWORD_AUTH, and the groups are as listed
-    assert listed == [u.to_json() for u in DEMO_USERS]
+    # Then each is listed with the app client of their pool, and only the operator has a TOTP secret
+    by_name = {u["username"]: u for u in listed}
+    assert [u["username"] for u in listed] == [u.username for u in DEMO_USERS]
+    assert by_name["operator"]["clientId"] == outputs["OperatorUserPoolClientId"]
+    assert by_name["customer"]["clientId"] == outputs["UserPoolClientId"]
+    assert by_name["operator"]["totpSecret"]
+    assert by_name["customer"]["totpSecret"] is None
+    # and each signs in as a client does (the operator answering Cognito's TOTP challenge), in their groups
     for user in DEMO_USERS:
-        tokens = cognito.initiate_auth(
-            ClientId=app_client,
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": user.username, "PASSWORD": user.password},
-        )["AuthenticationResult"]
-        assert tokens["AccessToken"]
-        groups = cognito.admin_list_groups_for_user(UserPoolId=pool, Username=user.username)["Groups"]
-        assert sorted(g["GroupName"] for g in groups) == sorted(user.groups)
-    assert any("admin" in u.groups for u in DEMO_USERS)
-    assert any(not u.groups for u in DEMO_USERS)
+        claims = jwt_claims(user_token(outputs, Login.of(outputs, user.username)))
+        assert claims["cognito:username"] == user.username
+        assert claims["iss"].endswith("/" + outputs[user.pool[0]])
+        assert sorted(claims.get("cognito:groups", [])) == sorted(user.groups)
+    # And the password alone gives the operator no token: Cognito asks for the code
+    operator = next(u for u in DEMO_USERS if "admin" in u.groups)
+    challenge = cognito.initiate_auth(
+        ClientId=outputs["OperatorUserPoolClientId"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": operator.username, "PASSWORD": operator.password},
+    )
+    assert challenge["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    assert "AuthenticationResult" not in challenge
+    # and neither user exists in the other's pool
+    operators = {u["Username"] for u in cognito.list_users(UserPoolId=outputs["OperatorUserPoolId"])["Users"]}
+    customers = {u["Username"] for u in cognito.list_users(UserPoolId=outputs["UserPoolId"])["Users"]}
+    assert (operators, customers) == ({"operator"}, {"customer"})

@@ -727,6 +727,9 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+CUSTOMER_POOL = ("UserPoolId", "UserPoolClientId")
+
+
 @st.composite
 def forged_jwts(draw: st.DrawFn, world: World) -> str:
     """Tokens shaped like Cognito's: real or junk header fields, admin claims, no valid signature."""
@@ -743,12 +746,13 @@ def forged_jwts(draw: st.DrawFn, world: World) -> str:
         )
     )
     outputs = world.api.cloud.outputs
+    pool, client = ("OperatorUserPoolId", "OperatorUserPoolClientId") if world.op.operator_only else CUSTOMER_POOL
     claims = {
         "sub": "forged",
         "cognito:groups": ["admin"],
         "token_use": "id",
-        "iss": f"https://cognito-idp.{outputs['Region']}.amazonaws.com/{outputs['UserPoolId']}",
-        "aud": outputs["UserPoolClientId"],
+        "iss": f"https://cognito-idp.{outputs['Region']}.amazonaws.com/{outputs[pool]}",
+        "aud": outputs[client],
         "exp": 4102444800,
         "iat": 1700000000,
     }

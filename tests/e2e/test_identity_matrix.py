@@ -9,7 +9,9 @@ one case's writes (a line in an attacker's own cart) cannot decide another's ans
 - another customer: a Cognito user of its own, with a session token of its own.
 
 API.md: no or invalid credentials are 401 (`UNAUTHENTICATED`, or the JWT authorizer's own body on `/admin/*`), a
-customer on `/admin/*` is 403 `FORBIDDEN`, and an object that belongs to someone else is 404 as a missing one is.
+customer on `/admin/*` is 401 too (the operators' authorizer takes only the operators' pool), a user of the operators'
+pool outside group `admin` is 403 `FORBIDDEN` there, and an object that belongs to someone else is 404 as a missing
+one is.
 Routes that name no object of the victim (the caller's own cart, its own orders, a new checkout under the victim's
 idempotency key) answer for the caller's own things and never show hers. Public routes answer the same to all.
 After every case the victim's cart, checkouts, orders, product and stock read exactly as before.
@@ -29,6 +31,7 @@ from typing import Any
 import pytest
 import yaml
 
+from localcloud.tokens import Login, enrol_totp, user_token
 from tests.e2e.conftest import Api
 from tests.support.shopping import CHECKOUT_BODY, add_line, check_out, pay
 
@@ -177,7 +180,7 @@ def expected(operation: dict[str, Any], identity: str) -> Expected:
     if not schemes:
         return PUBLIC[operation_id]
     if "operatorJwt" in schemes:
-        return Expected(403, "FORBIDDEN") if identity == "another customer" else Expected(401)
+        return Expected(401)  # a customer's token too: it is not from the operators' pool
     if identity == "anonymous":
         return Expected(401, "UNAUTHENTICATED")
     return OWN_SCOPE.get(operation_id) or Expected(404, NOT_FOUND_CODE.get(operation_id, "NOT_FOUND"))
@@ -245,12 +248,12 @@ def credentials(api: Api, identity: str) -> dict[str, str]:
     return headers
 
 
-def _new_customer_token(api: Api) -> str:
-    """A Cognito user of its own (in no group), signed in as a client does."""
+def _new_user(api: Api, pool: str) -> tuple[str, str]:
+    """A Cognito user of its own (in no group) in the pool output `pool` names; (username, password)."""
     cognito, outputs = api.cloud.client("cognito-idp"), api.cloud.outputs
     username, password = f"attacker-{uuid.uuid4().hex[:12]}", f"Attacker-{uuid.uuid4().hex[:12]}-1"
     cognito.admin_create_user(
-        UserPoolId=outputs["UserPoolId"],
+        UserPoolId=outputs[pool],
         Username=username,
         MessageAction="SUPPRESS",
         UserAttributes=[
@@ -258,15 +261,24 @@ def _new_customer_token(api: Api) -> str:
             {"Name": "email_verified", "Value": "true"},
         ],
     )
-    cognito.admin_set_user_password(
-        UserPoolId=outputs["UserPoolId"], Username=username, Password=password, Permanent=True
-    )
-    result = cognito.initiate_auth(
-        ClientId=outputs["UserPoolClientId"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": username, "PASSWORD": password},
-    )
-    return str(result["AuthenticationResult"]["IdToken"])
+    cognito.admin_set_user_password(UserPoolId=outputs[pool], Username=username, Password=password, Permanent=True)
+    return username, password
+
+
+def _new_customer_token(api: Api) -> str:
+    """A customer of its own (in no group), signed in as a client does."""
+    username, password = _new_user(api, "UserPoolId")
+    return user_token(api.cloud.outputs, Login(username, password, api.cloud.outputs["UserPoolClientId"], None))
+
+
+@pytest.fixture(scope="module")
+def outsider_token(api: Api) -> str:
+    """A user of the operators' pool outside group `admin`, enrolled in TOTP and signed in as the console does."""
+    outputs = api.cloud.outputs
+    username, password = _new_user(api, "OperatorUserPoolId")
+    client_id = outputs["OperatorUserPoolClientId"]
+    secret = enrol_totp(api.cloud.client("cognito-idp"), client_id, username, password)
+    return user_token(outputs, Login(username, password, client_id, secret))
 
 
 # ---------------------------------------------------------------------------------------------- the matrix
@@ -304,4 +316,24 @@ def test_an_identity_gets_what_api_md_says_and_changes_nothing_of_the_victims(
     if want.own is not None:
         assert want.own(answer.json(), victim), answer.text
     # And nothing of hers changed
+    assert snapshot(api, victim) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "operation"),
+    [pytest.param(m, op, id=f"{m} {path}") for m, path, op in OPERATIONS if path.startswith("/admin/")],
+)
+def test_an_operator_outside_group_admin_is_403_on_admin_routes_and_changes_nothing(
+    api: Api, victim: Victim, outsider_token: str, method: str, operation: dict[str, Any]
+) -> None:
+    # Given a user of the operators' pool, signed in with their TOTP code but not in group admin
+    before = snapshot(api, victim)
+    attack = ATTACKS[operation["operationId"]](victim)
+    # When they call an /admin route: the operators' authorizer lets the token through
+    headers = {"Authorization": f"Bearer {outsider_token}", **attack.headers}
+    answer = api.call(method, attack.path, json=attack.body, headers=headers)
+    # Then the function refuses them, 403 FORBIDDEN, and nothing of the victim's changed
+    assert answer.status_code == 403, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json"), answer.text
+    assert answer.json()["code"] == "FORBIDDEN", answer.text
     assert snapshot(api, victim) == before

@@ -17,6 +17,7 @@ import psutil
 import pytest
 import requests
 
+from localcloud.tokens import Login, user_token
 from tests.localcloud.conftest import ROOT, ThrowawayProject
 from tests.support.local_cloud import log_of, state_directory
 from tests.support.template import resource
@@ -149,12 +150,15 @@ def test_a_template_that_is_not_yaml_is_a_clear_message_not_a_traceback(
 def _run_project(project: ThrowawayProject) -> ThrowawayProject:
     """The real template's identity and table resources, the health function, and the outputs make run writes."""
     _health_project(project)
-    for logical_id in ("UserPool", "UserPoolClient", "AdminGroup", "CommerceTable"):
+    pools = ("UserPool", "UserPoolClient", "OperatorUserPool", "OperatorUserPoolClient", "AdminGroup")
+    for logical_id in (*pools, "CommerceTable"):
         project.resources[logical_id] = resource(logical_id)
     project.parameters["PaymentsApiUrl"] = {"Type": "String", "Default": "https://payments.invalid"}
     project.outputs = {
         "UserPoolId": {"Value": {"Ref": "UserPool"}},
         "UserPoolClientId": {"Value": {"Ref": "UserPoolClient"}},
+        "OperatorUserPoolId": {"Value": {"Ref": "OperatorUserPool"}},
+        "OperatorUserPoolClientId": {"Value": {"Ref": "OperatorUserPoolClient"}},
         "CommerceTableName": {"Value": {"Ref": "CommerceTable"}},
         "PaymentsApiUrl": {"Value": {"Ref": "PaymentsApiUrl"}},
     }
@@ -192,16 +196,12 @@ def test_run_writes_outputs_seeds_demo_data_and_stops_cleanly_on_sigterm(
         assert any(not u["groups"] for u in users.values())
         assert requests.get(f"{outputs['ApiUrl']}/health", timeout=10).status_code in (200, 404)
 
-        # And a demo user signs in as a real client does, and the demo catalog is in the table
+        # And the demo operator signs in as a client does (with a TOTP code), and the demo catalog is in the table
         session = boto3.session.Session(region_name=outputs["Region"], aws_access_key_id="t", aws_secret_access_key="t")
-        cognito = session.client("cognito-idp", endpoint_url=outputs["AwsEndpointUrl"])
         operator = next(u for u in users.values() if "admin" in u["groups"])
-        tokens = cognito.initiate_auth(
-            ClientId=outputs["UserPoolClientId"],
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": operator["username"], "PASSWORD": operator["password"]},
-        )["AuthenticationResult"]
-        assert tokens["IdToken"]
+        assert operator["clientId"] == outputs["OperatorUserPoolClientId"]
+        assert operator["totpSecret"]
+        assert user_token(outputs, Login.of(outputs, operator["username"])).count(".") == 2
         dynamodb = session.client("dynamodb", endpoint_url=outputs["AwsEndpointUrl"])
         products = dynamodb.query(
             TableName=outputs["CommerceTableName"],

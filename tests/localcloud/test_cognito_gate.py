@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,12 +9,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from cryptography.hazmat.primitives.hashes import SHA1
-from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
 from localcloud.cognito_gate import check_totp_codes, cognito_gate
 from localcloud.edge import EdgeApp
 from localcloud.server import BackgroundServer
+from localcloud.totp import totp_code
 
 pytestmark = pytest.mark.localcloud
 
@@ -76,17 +73,6 @@ def test_sign_up_on_a_pool_open_to_sign_up_goes_through(cognito: Any) -> None:
     assert [u["Username"] for u in cognito.list_users(UserPoolId=pool_id)["Users"]] == ["alice"]
 
 
-def _totp_code(secret: str) -> str:
-    """RFC 6238 (SHA-1, 6 digits, 30 s) for a base32 secret as Cognito hands it out, as an authenticator app would."""
-    padded = secret + "=" * (-len(secret) % 8)
-    # SHA-1 is what RFC 6238 and Cognito's TOTP use (an HMAC key, not a digest to trust).
-    totp = TOTP(base64.b32decode(padded, casefold=True), 6, SHA1(), 30, enforce_key_length=False)  # noqa: S303
-    # moto checks the current 30 s step only: a code made in a step's last second could reach it in the next one
-    if time.time() % 30 > 29:
-        time.sleep(30 - time.time() % 30)
-    return totp.generate(time.time()).decode()
-
-
 def test_an_operator_with_no_verified_token_must_set_up_totp_before_getting_tokens(cognito: Any) -> None:
     # Given an MFA-required pool and an operator an administrator created, with no software token yet
     pool_id, client_id = _pool_client(cognito, admin_only=True)
@@ -119,12 +105,12 @@ def test_an_operator_with_no_verified_token_must_set_up_totp_before_getting_toke
 
     # And associating and verifying a token with the session signs them in, and the next sign-in asks for a code
     secret = cognito.associate_software_token(Session=setup["Session"])
-    code = _totp_code(secret["SecretCode"])
+    code = totp_code(secret["SecretCode"])
     wrong_code = f"{(int(code) + 1) % 1_000_000:06d}"
     with pytest.raises(ClientError) as mismatch:
         cognito.verify_software_token(Session=secret["Session"], UserCode=wrong_code)
     assert mismatch.value.response["Error"]["Code"] == "CodeMismatchException"
-    verified = cognito.verify_software_token(Session=secret["Session"], UserCode=_totp_code(secret["SecretCode"]))
+    verified = cognito.verify_software_token(Session=secret["Session"], UserCode=totp_code(secret["SecretCode"]))
     assert verified["Status"] == "SUCCESS"
     signed_in = cognito.respond_to_auth_challenge(
         ClientId=client_id,

@@ -138,9 +138,9 @@ def test_queues_are_created_with_their_redrive_policy_pointing_at_the_dead_lette
 def test_cognito_ids_assigned_by_the_service_feed_the_resources_that_refer_to_them(
     throwaway_project: ThrowawayProject, edge_url: str
 ) -> None:
-    # Given the real template's user pool, client and admin group, and a function using their ids
+    # Given the real template's two user pools, their clients and the admin group, and a function using ids
     project = throwaway_project
-    for logical_id in ("UserPool", "UserPoolClient", "AdminGroup"):
+    for logical_id in ("UserPool", "UserPoolClient", "OperatorUserPool", "OperatorUserPoolClient", "AdminGroup"):
         project.resources[logical_id] = resource(logical_id)
     project.function(
         "Fn",
@@ -151,7 +151,7 @@ def test_cognito_ids_assigned_by_the_service_feed_the_resources_that_refer_to_th
     # When they are provisioned
     app = _provision(project, edge_url)
 
-    # Then the function sees the ids Cognito assigned, and the group is in that pool
+    # Then the function sees the ids Cognito assigned, and the group is in the operators' pool only
     cognito = _client("cognito-idp", edge_url)
     pool_id = app.physical_ids["UserPool"]
     client = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=app.physical_ids["UserPoolClient"])
@@ -159,8 +159,9 @@ def test_cognito_ids_assigned_by_the_service_feed_the_resources_that_refer_to_th
         client["UserPoolClient"]["ExplicitAuthFlows"] == resource("UserPoolClient")["Properties"]["ExplicitAuthFlows"]
     )
     assert app.functions["Fn"].environment == {"POOL": pool_id, "CLIENT": app.physical_ids["UserPoolClient"]}
-    groups = [g["GroupName"] for g in cognito.list_groups(UserPoolId=pool_id)["Groups"]]
-    assert groups == ["admin"]
+    assert cognito.list_groups(UserPoolId=pool_id)["Groups"] == []
+    operators = app.physical_ids["OperatorUserPool"]
+    assert [g["GroupName"] for g in cognito.list_groups(UserPoolId=operators)["Groups"]] == ["admin"]
 
 
 def test_a_state_machine_from_a_definition_file_gets_its_substitutions(

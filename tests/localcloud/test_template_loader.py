@@ -73,11 +73,12 @@ def test_every_http_api_event_of_the_real_template_is_a_route_to_its_function(re
     (api,) = real_app.http_apis
     routes = {(r.method, r.path, r.function, r.authorizer) for r in api.routes}
 
-    # Then the routes are exactly those events, and the JWT authorizer trusts the local user pool and client
+    # Then the routes are exactly those events, and the JWT authorizer trusts the local operators' pool and client
     assert routes == expected
-    authorizer = api.authorizers["CognitoAuthorizer"]
-    assert authorizer.issuer == f"https://cognito-idp.us-east-1.amazonaws.com/{real_app.physical_ids['UserPool']}"
-    assert authorizer.audience == (real_app.physical_ids["UserPoolClient"],)
+    authorizer = api.authorizers["OperatorAuthorizer"]
+    pool = real_app.physical_ids["OperatorUserPool"]
+    assert authorizer.issuer == f"https://cognito-idp.us-east-1.amazonaws.com/{pool}"
+    assert authorizer.audience == (real_app.physical_ids["OperatorUserPoolClient"],)
     assert authorizer.identity_source == "$request.header.Authorization"
     assert api.cors is not None
     assert api.cors["AllowOrigins"] == ["*"]

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 
+from localcloud.tokens import Login, user_token
 from tests.support.waiting import wait_for_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,16 +52,12 @@ class RunningCloud:
         raise LookupError(f"no demo user in group {group!r}")
 
     def id_token(self, group: str | None, kind: str = "IdToken") -> str:
-        """A Cognito token obtained as a client does: InitiateAuth USER_PASSWORD_AUTH against the edge."""
+        """A Cognito token of the first demo user in `group`, obtained as a client does (InitiateAuth
+        USER_PASSWORD_AUTH against the edge, and the operators' TOTP challenge answered)."""
         key = f"{group}:{kind}"
         if key not in self._tokens:
-            user = self.demo_user(group)
-            result = self.client("cognito-idp").initiate_auth(
-                ClientId=self.outputs["UserPoolClientId"],
-                AuthFlow="USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": user["username"], "PASSWORD": user["password"]},
-            )
-            self._tokens[key] = result["AuthenticationResult"][kind]
+            login = Login.of(self.outputs, self.demo_user(group)["username"])
+            self._tokens[key] = user_token(self.outputs, login, kind)
         return self._tokens[key]
 
 

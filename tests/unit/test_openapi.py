@@ -279,7 +279,7 @@ def test_jwt_authorizer_matches_security_of_served_routes() -> None:
 
 
 def test_admin_operations_are_for_operators_only() -> None:
-    # Given every /admin operation, Then only an operator JWT (group admin) may call it, and a customer gets 403
+    # Given every /admin operation, Then only an operator JWT (group admin) may call it; one outside admin gets 403
     for (method, path), op in operations():
         if path.startswith("/admin/"):
             assert op["security"] == [{"operatorJwt": ["admin"]}], (method, path)

@@ -17,10 +17,10 @@ MIGRATIONS = ROOT / "db" / "migrations"
 ORDER_FUNCTIONS = {
     "ListOrdersFunction": ("GET", "/orders", None),
     "GetOrderFunction": ("GET", "/orders/{orderId}", None),
-    "AdminListOrdersFunction": ("GET", "/admin/orders", "CognitoAuthorizer"),
-    "AdminGetOrderFunction": ("GET", "/admin/orders/{orderId}", "CognitoAuthorizer"),
-    "FulfillOrderFunction": ("POST", "/admin/orders/{orderId}/fulfill", "CognitoAuthorizer"),
-    "CancelOrderFunction": ("POST", "/admin/orders/{orderId}/cancel", "CognitoAuthorizer"),
+    "AdminListOrdersFunction": ("GET", "/admin/orders", "OperatorAuthorizer"),
+    "AdminGetOrderFunction": ("GET", "/admin/orders/{orderId}", "OperatorAuthorizer"),
+    "FulfillOrderFunction": ("POST", "/admin/orders/{orderId}/fulfill", "OperatorAuthorizer"),
+    "CancelOrderFunction": ("POST", "/admin/orders/{orderId}/cancel", "OperatorAuthorizer"),
 }
 CLUSTER_ARN = {"Fn::GetAtt": ["OrdersDbCluster", "DBClusterArn"]}
 SECRET_ARN = {"Fn::GetAtt": ["OrdersDbCluster", "MasterUserSecret.SecretArn"]}
