@@ -71,6 +71,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import jwt
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -95,6 +96,7 @@ FAST_CLOUD_ARGS = (
     "--parameter", "CheckoutsThrottlingRateLimit=20",
 )  # fmt: skip
 MAX_ATTEMPTS = 30  # per request, over 429s and connection hiccups
+TOKEN_REFRESH_SECONDS = 300  # an operator token with less left than this is replaced
 # The functions a checkout runs through, whose workers `--chaos` kills (logical ids in template.yaml).
 CHECKOUT_FUNCTIONS = (
     "CreateCheckoutFunction",
@@ -122,7 +124,7 @@ class Cloud:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
-        self._operator: str | None = None
+        self._operator: tuple[str, float] | None = None  # the token and when it expires (epoch seconds)
 
     def client(self, service: str) -> Any:
         return boto3.client(  # type: ignore[call-overload]
@@ -134,10 +136,14 @@ class Cloud:
         )
 
     def operator(self) -> dict[str, str]:
-        if self._operator is None:
+        """An operator's bearer header; signed in again when the token has less than 5 minutes left (a long
+        sale outlives the operators' 60-minute tokens)."""
+        if self._operator is None or self._operator[1] - time.time() < TOKEN_REFRESH_SECONDS:
             user = next(u for u in self.outputs["DemoUsers"] if "admin" in u["groups"])
-            self._operator = user_token(self.outputs, Login.of(self.outputs, user["username"]))
-        return {"Authorization": f"Bearer {self._operator}"}
+            token = user_token(self.outputs, Login.of(self.outputs, user["username"]))
+            claims = jwt.decode(token, options={"verify_signature": False})
+            self._operator = (token, float(claims["exp"]))
+        return {"Authorization": f"Bearer {self._operator[0]}"}
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """An API call, retried over the gateway's 429 (never over a function's answer, whose 429 is BUSY), and,
