@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from cryptography.hazmat.primitives.hashes import SHA1
-from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
 from localcloud.edge import EdgeApp
 from localcloud.model import LocalApp
 from localcloud.provision import provision
 from localcloud.server import BackgroundServer
 from localcloud.template import LocalCloudTemplateError, load_stack
+from localcloud.totp import totp_code
 from tests.localcloud.conftest import ThrowawayProject, unique_stack_name
 from tests.support.template import resource
 
@@ -307,17 +304,6 @@ def test_a_resource_the_service_refuses_is_an_error_naming_the_resource(
     assert raised.value.location == "Resources.BadTable"
 
 
-def _totp_code(secret: str) -> str:
-    """RFC 6238 (SHA-1, 6 digits, 30 s) for a base32 secret as Cognito hands it out, as an authenticator app would."""
-    padded = secret + "=" * (-len(secret) % 8)
-    # SHA-1 is what RFC 6238 and Cognito's TOTP use (an HMAC key, not a digest to trust).
-    totp = TOTP(base64.b32decode(padded, casefold=True), 6, SHA1(), 30, enforce_key_length=False)  # noqa: S303
-    # moto checks the current 30 s step only: a code made in a step's last second could reach it in the next one
-    if time.time() % 30 > 29:
-        time.sleep(30 - time.time() % 30)
-    return totp.generate(time.time()).decode()
-
-
 def test_a_pool_requiring_totp_comes_up_with_software_token_mfa_on_and_challenges_for_the_code(
     throwaway_project: ThrowawayProject, edge_url: str
 ) -> None:
@@ -359,7 +345,7 @@ def test_a_pool_requiring_totp_comes_up_with_software_token_mfa_on_and_challenge
     # (bare moto lets a user with no token yet straight in; the local cloud's edge answers MFA_SETUP: cognito_gate)
     access = first["AuthenticationResult"]["AccessToken"]
     secret = cognito.associate_software_token(AccessToken=access)["SecretCode"]
-    verified = cognito.verify_software_token(AccessToken=access, UserCode=_totp_code(secret))
+    verified = cognito.verify_software_token(AccessToken=access, UserCode=totp_code(secret))
     assert verified["Status"] == "SUCCESS"
     challenge = cognito.initiate_auth(**login)
     assert challenge["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
@@ -368,6 +354,6 @@ def test_a_pool_requiring_totp_comes_up_with_software_token_mfa_on_and_challenge
         ClientId=client_id,
         ChallengeName="SOFTWARE_TOKEN_MFA",
         Session=challenge["Session"],
-        ChallengeResponses={"USERNAME": "op", "SOFTWARE_TOKEN_MFA_CODE": _totp_code(secret)},
+        ChallengeResponses={"USERNAME": "op", "SOFTWARE_TOKEN_MFA_CODE": totp_code(secret)},
     )
     assert answered["AuthenticationResult"]["IdToken"]
