@@ -17,10 +17,12 @@ from commerce.adapters.dynamodb.catalog import DynamoDbCatalog
 from commerce.adapters.dynamodb.client import from_attrs, to_attrs
 from commerce.adapters.dynamodb.inventory import RESERVATION_RETENTION, DynamoDbStockLedger
 from commerce.adapters.dynamodb.keys import reservation_key, sku_key, sku_shard_key
+from commerce.adapters.dynamodb.stock_audit import DynamoDbStockAudit
 from commerce.domain.catalog.models import ProductSpec, VariantSpec
 from commerce.domain.catalog.ports import CatalogRepository
 from commerce.domain.catalog.service import create_product, replace_product
 from commerce.domain.errors import ErrorCode, ValidationFailed
+from commerce.domain.inventory.audit import StockAuditStore
 from commerce.domain.inventory.errors import (
     BelowReserved,
     OutOfStock,
@@ -42,7 +44,7 @@ from commerce.domain.inventory.service import (
 )
 from commerce.domain.money import Money
 from tests.support.fakes.catalog import InMemoryCatalog
-from tests.support.fakes.inventory import InMemoryStockLedger
+from tests.support.fakes.inventory import InMemoryStockAudit, InMemoryStockLedger
 
 pytestmark = pytest.mark.integration
 
@@ -67,6 +69,16 @@ class Stores:
         self.product_id = product.product_id
         for sku, units in zip(skus, on_hand.values(), strict=True):
             set_on_hand(self.ledger, sku, units)
+
+    def reserved_writes(self, sku: str) -> list[int]:
+        """Each shard's count of writes that changed its `reserved`, as the stock audit reads it."""
+        audit: StockAuditStore
+        if isinstance(self.ledger, InMemoryStockLedger):
+            audit = InMemoryStockAudit(self.ledger)
+        else:
+            assert self.table is not None
+            audit = DynamoDbStockAudit(self.table)
+        return [count.reserved_writes for count in audit.shard_counts([sku])]
 
     def raw(self, key: dict[str, str]) -> dict[str, Any] | None:
         """The stored DynamoDB item (None for the in-memory ledger, which has no items)."""
@@ -166,6 +178,21 @@ def test_reserve_then_commit(stores: Stores) -> None:
         "purchaseLimit": None,
     }
     stores.assert_counters_consistent("A-1", "B-1")
+
+
+def test_every_change_of_reserved_is_counted_once_on_its_shard(stores: Stores) -> None:
+    # Given A-1: 5 on one shard, never reserved
+    stores.stock(A_1=5)
+    assert stores.reserved_writes("A-1") == [0]
+    # When units are reserved, released, reserved again and committed, and the on-hand units are set
+    reserve_stock(stores.ledger, "chk-1", lines(A_1=2), EXPIRES)
+    release_reservation(stores.ledger, "chk-1")
+    reserve_stock(stores.ledger, "chk-2", lines(A_1=1), EXPIRES)
+    reserve_stock(stores.ledger, "chk-2", lines(A_1=1), EXPIRES)  # a replay writes nothing
+    commit_reservation(stores.ledger, "chk-2")
+    set_on_hand(stores.ledger, "A-1", 9)  # `reserved` unchanged: not counted
+    # Then each of the four writes to `reserved` counted once (what the stock audit compares)
+    assert stores.reserved_writes("A-1") == [4]
 
 
 def test_reservation_item_carries_lines_status_expiry_and_ttl(commerce_table: str) -> None:

@@ -128,6 +128,35 @@ def test_a_correction_loses_to_a_reservation_made_after_the_audit_read(commerce_
     assert ledger.get("PLATE-1").reserved == 5  # type: ignore[union-attr]
 
 
+def test_equal_figures_from_a_busy_shard_are_not_confirmed_and_a_quiet_leak_still_is(commerce_table: str) -> None:
+    # Given a one-shard SKU whose every audit is raced: a release lands between its two reads
+    ledger = stocked(commerce_table, "BOWL-1", on_hand=10, shards=1)
+    ledger.reserve("r0", [ReservationLine("BOWL-1", 1)], order_clock() + timedelta(minutes=15))
+    releases = iter(["r0", "r1"])
+
+    class Busy(DynamoDbStockAudit):
+        def held_units(self) -> dict[tuple[str, int], int]:
+            ledger.release(next(releases))
+            return super().held_units()
+
+    busy = Busy(commerce_table)
+    assert audit_stock(busy, limit=10).unconfirmed == ["BOWL-1#0"]
+    ledger.reserve("r1", [ReservationLine("BOWL-1", 1)], order_clock() + timedelta(minutes=15))
+    # When the next audit sees the same figures (reserved 1, held 0) after a reservation and a release
+    second = audit_stock(busy, limit=10)
+    # Then nothing is confirmed: reservedWrites moved in between
+    assert (second.mismatch_count, second.corrected, second.unconfirmed) == (0, [], ["BOWL-1#0"])
+    assert ledger.get("BOWL-1").reserved == 0  # type: ignore[union-attr]
+    # And a leak on that shard (reservedWrites already counting) is confirmed and corrected once quiet
+    add_reserved(commerce_table, "BOWL-1", 0, 2)
+    store = DynamoDbStockAudit(commerce_table)
+    assert audit_stock(store, limit=10).unconfirmed == ["BOWL-1#0"]
+    assert audit_stock(store, limit=10).corrected == ["BOWL-1#0"]
+    stock = ledger.get("BOWL-1")
+    assert stock is not None
+    assert (stock.on_hand, stock.reserved, stock.available) == (10, 0, 10)
+
+
 def test_the_audit_pages_through_the_catalog_and_starts_over(commerce_table: str) -> None:
     # Given three products
     for name in ("A-1", "B-1", "C-1"):

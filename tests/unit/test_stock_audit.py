@@ -1,5 +1,6 @@
 """The stock audit with in-memory fakes: a shard's `reserved` must equal the units its open reservations hold.
-A disagreement is confirmed by a second audit that sees the same figures, then repaired when units leaked
+A disagreement is confirmed by a second audit that sees the same figures and no write to `reserved` in
+between, then repaired when units leaked
 (`reserved` above the holds) and only counted otherwise; a shard that changes in between is not touched."""
 
 from __future__ import annotations
@@ -92,6 +93,33 @@ def test_a_correction_raced_by_a_reservation_does_not_lose_it() -> None:
     assert report.mismatches[Mismatch.RESERVED_ABOVE_HELD] == ["CUP-1#0"]
     assert report.corrected == []
     assert ledger.skus["CUP-1"].reserved == 7  # the leak and the new reservation: nothing lost
+
+
+def test_a_busy_shard_whose_figures_repeat_across_two_audits_is_neither_confirmed_nor_corrected() -> None:
+    # Each audit reads the counters, then a release lands before it reads the holds: (reserved 1, held 0)
+    # both times, with a reservation in between. Equal figures; the writes to `reserved` tell them apart.
+    ledger = ledger_with("CUP-1", shards=1)
+    ledger.reserve("r0", [ReservationLine("CUP-1", 1)], EXPIRES)
+    releases = iter(["r0", "r1"])
+
+    class BusyAudit(InMemoryStockAudit):
+        def held_units(self) -> dict[tuple[str, int], int]:
+            ledger.release(next(releases))  # lands between the two reads
+            return super().held_units()
+
+        def correct_reserved(self, count: ShardCount, held: int) -> bool:
+            ledger.reserve("r2", [ReservationLine("CUP-1", 1)], EXPIRES)  # a buyer just before the repair
+            return super().correct_reserved(count, held)
+
+    audit = BusyAudit(ledger)
+    assert audit_stock(audit, limit=10).unconfirmed == ["CUP-1#0"]
+    ledger.reserve("r1", [ReservationLine("CUP-1", 1)], EXPIRES)  # reserved back to 1 before the next audit
+
+    second = audit_stock(audit, limit=10)
+    assert second.mismatch_count == 0
+    assert second.corrected == []
+    assert second.unconfirmed == ["CUP-1#0"]
+    assert ledger.skus["CUP-1"].reserved == 0  # the ledger's own figure, untouched by the audit
 
 
 def test_units_held_beyond_reserved_are_counted_every_audit_and_never_repaired() -> None:

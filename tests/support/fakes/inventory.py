@@ -48,6 +48,7 @@ class ShardCounters:
     on_hand: int = 0
     reserved: int = 0
     active: bool = True
+    reserved_writes: int = 0  # as the adapter's `reservedWrites`: bumped by every change of `reserved`
 
 
 @dataclass
@@ -61,6 +62,7 @@ class SkuRecord:
     price: Money
     on_hand: int = 0
     reserved: int = 0
+    reserved_writes: int = 0
     retired: bool = False
     shards: int = 1
     purchase_limit: int | None = None
@@ -145,8 +147,10 @@ class InMemoryStockLedger:
                 record = self.skus[take.sku]
                 if take.shard == 0:
                     record.reserved += take.quantity
+                    record.reserved_writes += 1
                 else:
                     record.others[take.shard].reserved += take.quantity
+                    record.others[take.shard].reserved_writes += 1
             for line in wanted:
                 if line.sku in counted and buyer is not None:
                     self.purchases[(buyer, line.sku)] = self.purchases.get((buyer, line.sku), 0) + line.quantity
@@ -236,9 +240,11 @@ class InMemoryStockLedger:
                 shard = record.others.get(take.shard) if take.shard else None
                 if shard is None:
                     record.reserved -= take.quantity
+                    record.reserved_writes += 1
                     record.on_hand -= take.quantity if committing else 0
                     continue
                 shard.reserved -= take.quantity
+                shard.reserved_writes += 1
                 if committing or not shard.active:
                     shard.on_hand -= take.quantity
                 if not committing and not shard.active:
@@ -287,10 +293,12 @@ class InMemoryStockAudit:
         with self.ledger.lock:
             for sku in skus:
                 record = self.ledger.skus[sku]
-                shards = {0: ShardCounters(record.on_hand, record.reserved)} | record.others
-                for index, shard in sorted(shards.items()):
+                home = ShardCounters(record.on_hand, record.reserved, reserved_writes=record.reserved_writes)
+                for index, shard in sorted(({0: home} | record.others).items()):
                     available = shard.on_hand - shard.reserved
-                    counts.append(ShardCount(sku, index, shard.on_hand, shard.reserved, available))
+                    counts.append(
+                        ShardCount(sku, index, shard.on_hand, shard.reserved, available, shard.reserved_writes)
+                    )
         return counts
 
     def held_units(self) -> dict[tuple[str, int], int]:
@@ -308,11 +316,13 @@ class InMemoryStockAudit:
             shard = record.others.get(count.shard) if count.shard else None
             if count.shard and shard is None:
                 return False
-            on_hand, reserved = (record.on_hand, record.reserved) if shard is None else (shard.on_hand, shard.reserved)
-            if (on_hand, reserved) != (count.on_hand, count.reserved):
+            counters: SkuRecord | ShardCounters = record if shard is None else shard
+            if (counters.on_hand, counters.reserved, counters.reserved_writes) != (
+                count.on_hand,
+                count.reserved,
+                count.reserved_writes,
+            ):
                 return False
-            if shard is None:
-                record.reserved = held
-            else:
-                shard.reserved = held
+            counters.reserved = held
+            counters.reserved_writes += 1
             return True

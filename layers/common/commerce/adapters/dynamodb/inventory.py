@@ -18,6 +18,8 @@ can oversell or drive a counter negative, and each write keeps `available = onHa
   expiry, whether or not a checkout was ever recorded for it, and one whose release failed stays listed.
   A shard that a reshard deactivated in the meantime takes the released units only to hand them on to
   shard 0 in the same transaction.
+- Every write that changes a shard's `reserved` also adds 1 to its `reservedWrites`, which the stock audit
+  compares between two audits (commerce.domain.inventory.audit).
 - set_stock reads every shard, then moves available units between them in one transaction whose conditions
   pin each shard's on-hand units (and a deactivated shard's available units), so a concurrent reserve or
   release either lands before it (and the transaction retries) or after it; reserved units never move.
@@ -106,6 +108,7 @@ _NAMES = {
     "#shards": "shards",
     "#shardSpan": "shardSpan",
     "#purchaseLimit": "purchaseLimit",
+    "#reservedWrites": "reservedWrites",
 }
 
 
@@ -480,12 +483,16 @@ class DynamoDbStockLedger:
             else:
                 condition = "attribute_exists(PK) AND #active = :true AND #available >= :q"
                 names, values = _names("#reserved", "#available", "#active"), {":q": take.quantity, ":true": True}
+            names |= _names("#reservedWrites")
+            values[":one"] = 1
             items.append(
                 {
                     "Update": {
                         "TableName": self.table_name,
                         "Key": to_attrs(sku_shard_key(take.sku, take.shard)),
-                        "UpdateExpression": "SET #reserved = #reserved + :q, #available = #available - :q",
+                        "UpdateExpression": (
+                            "SET #reserved = #reserved + :q, #available = #available - :q ADD #reservedWrites :one"
+                        ),
                         "ConditionExpression": condition,
                         "ExpressionAttributeNames": names,
                         "ExpressionAttributeValues": to_attrs(values),
@@ -673,11 +680,16 @@ class DynamoDbStockLedger:
             names["#active"] = "active"
             values[":active"] = delta.active
             conditions.append("#active = :active")
+        update = "SET " + ", ".join(sets)
+        if delta.reserved:  # counted for the stock audit (commerce.domain.inventory.audit)
+            names["#reservedWrites"] = "reservedWrites"
+            values[":one"] = 1
+            update += " ADD #reservedWrites :one"
         return {
             "Update": {
                 "TableName": self.table_name,
                 "Key": to_attrs(sku_shard_key(sku, shard)),
-                "UpdateExpression": "SET " + ", ".join(sets),
+                "UpdateExpression": update,
                 "ConditionExpression": " AND ".join(conditions),
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": to_attrs(values),

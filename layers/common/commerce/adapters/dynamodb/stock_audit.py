@@ -54,14 +54,17 @@ class DynamoDbStockAudit:
         )
         item = from_attrs(response["Item"]) if response.get("Item") else {}
         suspects = {
-            name: Suspect(int(figures["reserved"]), int(figures["held"]))
+            name: Suspect(int(figures["reserved"]), int(figures["held"]), int(figures.get("reservedWrites", -1)))
             for name, figures in (item.get("suspects") or {}).items()
         }
         cursor = item.get("cursor")
         return AuditState(cursor=str(cursor) if cursor else None, suspects=suspects)
 
     def save_audit_state(self, state: AuditState) -> None:
-        suspects = {name: {"reserved": s.reserved, "held": s.held} for name, s in state.suspects.items()}
+        suspects = {
+            name: {"reserved": s.reserved, "held": s.held, "reservedWrites": s.reserved_writes}
+            for name, s in state.suspects.items()
+        }
         item: dict[str, Any] = {**stock_audit_state_key(), "entity": "stockAudit", "suspects": suspects}
         if state.cursor is not None:
             item["cursor"] = state.cursor
@@ -121,23 +124,34 @@ class DynamoDbStockAudit:
     def correct_reserved(self, count: ShardCount, held: int) -> bool:
         from botocore.exceptions import ClientError
 
+        values: dict[str, Any] = {
+            ":held": held,
+            ":available": count.on_hand - held,
+            ":onHand": count.on_hand,
+            ":reserved": count.reserved,
+            ":wasAvailable": count.available,
+            ":one": 1,
+        }
+        # Exactly as read: any reservation or release since then counted itself in reservedWrites and wins.
+        condition = "#onHand = :onHand AND #reserved = :reserved AND #available = :wasAvailable AND "
+        if count.reserved_writes:
+            condition += "#reservedWrites = :writes"
+            values[":writes"] = count.reserved_writes
+        else:
+            condition += "attribute_not_exists(#reservedWrites)"
         try:
             self.client.update_item(
                 TableName=self.table_name,
                 Key=to_attrs(sku_shard_key(count.sku, count.shard)),
-                UpdateExpression="SET #reserved = :held, #available = :available",
-                # Exactly as read: any reservation or release since then changed `reserved` and wins.
-                ConditionExpression="#onHand = :onHand AND #reserved = :reserved AND #available = :wasAvailable",
-                ExpressionAttributeNames={"#onHand": "onHand", "#reserved": "reserved", "#available": "available"},
-                ExpressionAttributeValues=to_attrs(
-                    {
-                        ":held": held,
-                        ":available": count.on_hand - held,
-                        ":onHand": count.on_hand,
-                        ":reserved": count.reserved,
-                        ":wasAvailable": count.available,
-                    }
-                ),
+                UpdateExpression="SET #reserved = :held, #available = :available ADD #reservedWrites :one",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={
+                    "#onHand": "onHand",
+                    "#reserved": "reserved",
+                    "#available": "available",
+                    "#reservedWrites": "reservedWrites",
+                },
+                ExpressionAttributeValues=to_attrs(values),
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -168,4 +182,5 @@ def _count(sku: str, shard: int, item: dict[str, Any]) -> ShardCount:
         on_hand=int(item.get("onHand", 0)),
         reserved=int(item.get("reserved", 0)),
         available=int(item.get("available", 0)),
+        reserved_writes=int(item.get("reservedWrites", 0)),
     )

@@ -16,15 +16,19 @@ end), and for each shard:
 - `reserved` different from the units held cannot be concluded from one look: the counters and the
   reservations are read one after the other, and a reservation or a release landing in between (or a new
   reservation not yet visible in the eventually consistent index of held reservations) makes them disagree
-  for an instant. Such a shard is remembered (its `reserved` and held units) and the mismatch is confirmed
-  only when the next audit of that SKU finds exactly the same figures: any reservation or release between
-  the two changes `reserved`. Confirmed, it is counted (`reservedAboveHeld` / `reservedBelowHeld`, the
-  `StockAuditMismatches` metric, which an alarm watches);
+  for an instant. Such a shard is remembered (its `reserved`, held units and `reservedWrites`) and the
+  mismatch is confirmed only when the next audit of that SKU finds exactly the same figures and the same
+  `reservedWrites`. That last one matters: `reservedWrites` is a counter that every write changing
+  `reserved` (a reservation, a release, a commit, this audit's repair) increases in the same update, so an
+  equal count proves that nothing reserved or released between the two audits. Equal figures alone prove
+  nothing in a busy sale: a release and a reservation of the same size net to the same `reserved`, and the
+  same race between the two reads can repeat. Confirmed, it is counted (`reservedAboveHeld` /
+  `reservedBelowHeld`, the `StockAuditMismatches` metric, which an alarm watches);
 - a confirmed `reserved` above the units held (leaked units) is repaired: `reserved` set to the units held
-  (and `available` with it) by a write conditional on the shard's three counters being exactly as read, so
-  a reservation or release landing meanwhile makes it fail and the shard is looked at again next time. A
-  confirmed `reserved` below the units held is only counted: repairing it would take units that may be sold
-  already; an operator decides (GET /admin/upkeep, the logs name the shard).
+  (and `available` with it) by a write conditional on the shard's counters and `reservedWrites` being exactly
+  as read, so a reservation or release landing meanwhile makes it fail and the shard is looked at again next
+  time. A confirmed `reserved` below the units held is only counted: repairing it would take units that may
+  be sold already; an operator decides (GET /admin/upkeep, the logs name the shard).
 
 A busy SKU (its `reserved` changes between every two audits) is never confirmed while it is busy; the audit
 catches up once it is quiet, which is when leaked units matter.
@@ -61,6 +65,7 @@ class ShardCount:
     on_hand: int
     reserved: int
     available: int
+    reserved_writes: int = 0  # writes that changed `reserved` so far (module docstring)
 
     @property
     def name(self) -> str:
@@ -77,6 +82,7 @@ class Suspect:
 
     reserved: int
     held: int
+    reserved_writes: int  # -1 when unknown (a state saved before the count existed): never confirmed
 
 
 @dataclass(frozen=True)
@@ -111,8 +117,8 @@ class StockAuditStore(Protocol):
         ...
 
     def correct_reserved(self, count: ShardCount, held: int) -> bool:
-        """Set the shard's `reserved` to `held` (and `available` to `on_hand - held`) if its counters are still
-        exactly `count`; whether it did."""
+        """Set the shard's `reserved` to `held` (and `available` to `on_hand - held`) if its counters and
+        `reserved_writes` are still exactly `count`, counting the write in `reserved_writes`; whether it did."""
         ...
 
 
@@ -144,7 +150,7 @@ def audit_stock(store: StockAuditStore, *, limit: int) -> AuditReport:
             continue
         if count.reserved == units_held:
             continue
-        seen = Suspect(count.reserved, units_held)
+        seen = Suspect(count.reserved, units_held, count.reserved_writes)
         if state.suspects.get(count.name) != seen:
             report.unconfirmed.append(count.name)
             suspects[count.name] = seen
