@@ -15,6 +15,7 @@ It prints figures; it never fails (an error is printed, and the exit status stay
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import statistics
@@ -73,12 +74,17 @@ WHERE """
     + _CHUNK
 )
 
+# What a FULFILLED order's OrderFulfilled event records: every line shipped (db/migrations/0005_fulfilments.sql).
+_FULFILMENT = json.dumps(
+    {"fulfillmentId": "bench", "lines": [{"sku": "TSHIRT-RED-M", "quantity": 2}, {"sku": "MUG-WHT", "quantity": 1}]}
+)
+
 # Each status's history, in order: what the lifecycle says must have happened to reach it.
 _LOAD_EVENTS = (
     """
 INSERT INTO order_events (order_id, type, from_status, to_status, actor, at, detail)
 SELECT o.order_id, p.type, p.from_status, p.to_status, 'bench', o.created_at + p.step * interval '1 minute',
-       '{}'::jsonb
+       CASE WHEN p.type = 'OrderFulfilled' THEN %(fulfilment)s::jsonb ELSE '{}'::jsonb END
 FROM orders o
 JOIN (VALUES
     ('PENDING_PAYMENT', 0, 'OrderCreated', NULL, 'PENDING_PAYMENT'),
@@ -113,7 +119,7 @@ def load_orders(connection: Any, count: int, seed: str = "0", *, advance: Advanc
         for first in range(1, count + 1, LOAD_CHUNK):
             last = min(first + LOAD_CHUNK - 1, count)
             for statement in (_LOAD_ORDERS, _LOAD_LINES, _LOAD_EVENTS):
-                connection.execute(statement, {"seed": seed, "first": first, "last": last})
+                connection.execute(statement, {"seed": seed, "first": first, "last": last, "fulfilment": _FULFILMENT})
             advance(last - first + 1)
     connection.execute("ANALYZE orders")
     connection.execute("ANALYZE order_lines")

@@ -3,12 +3,12 @@
 - `5b0f6a3e-...` (`get_checkout`, `cancel_checkout`, `admit_checkouts`): QUEUED, as `POST /checkouts` leaves
   one. Nothing queues it: the `admit_checkouts` sample is what delivers its message.
 - `0b7c9a4e-...` with order `3f6c2a9e-...` (`admin_get_checkout`, `request_payment`, `complete_checkout`,
-  `get_order`, `admin_get_order`, `fulfill_order`, `refund_order`): AWAITING_PAYMENT and paid, the moment
-  between the payment webhook and the workflow's Complete step: its RequestPayment step ran (the order
-  PENDING_PAYMENT in the orders database, the payment intent at the payments sandbox), the customer paid at
-  the sandbox (`pm_card_visa`) and the sandbox's signed webhook, delivered to the stack's webhook route,
-  decided the payment SUCCEEDED. The `complete_checkout` sample then makes the order PAID, so the order
-  samples can fulfil and refund it.
+  `get_order`, `admin_get_order`, `create_fulfillment`, `fulfill_order`, `refund_order`): AWAITING_PAYMENT
+  and paid, the moment between the payment webhook and the workflow's Complete step: its RequestPayment step
+  ran (the order PENDING_PAYMENT in the orders database, the payment intent at the payments sandbox), the
+  customer paid at the sandbox (`pm_card_visa`) and the sandbox's signed webhook, delivered to the stack's
+  webhook route, decided the payment SUCCEEDED. The `complete_checkout` sample then makes the order PAID, so the order
+  samples can ship one of its two units, then the other, and refund it.
 - `9d4e1f7a-...` with order `6a2e8c4f-...` (`cancel_order`): the same, completed (its order PAID): the
   lifecycle lets one order be fulfilled and refunded, or cancelled, not both, so the cancel sample has its own.
 

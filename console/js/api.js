@@ -14,7 +14,7 @@ export class Problem extends Error {
   }
 }
 
-export async function api(method, path, { query, body } = {}) {
+export async function api(method, path, { query, body, headers: extra } = {}) {
   const { apiUrl } = await config();
   const session = currentSession();
   const url = new URL(apiUrl + path);
@@ -24,6 +24,7 @@ export async function api(method, path, { query, body } = {}) {
   const headers = { Accept: "application/json" };
   if (session) headers.Authorization = `Bearer ${session.idToken}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  Object.assign(headers, extra || {});
   const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
   let parsed = null;

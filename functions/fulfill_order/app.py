@@ -1,4 +1,5 @@
-"""POST /admin/orders/{orderId}/fulfill: a PAID order has shipped (FULFILLED); any other status is 409."""
+"""POST /admin/orders/{orderId}/fulfill: every unit left ships (one fulfilment): a PAID or PARTIALLY_FULFILLED order
+becomes FULFILLED; any other status is 409."""
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -8,7 +9,7 @@ from commerce.adapters.orders_db.orders import order_repository
 from commerce.adapters.orders_db.settings import OrdersDbSettings
 from commerce.api.http import create_app, json_response
 from commerce.api.operators import require_operator
-from commerce.domain.orders.service import fulfill_order
+from commerce.domain.orders.fulfilments import fulfill_order
 from commerce.domain.orders.views import Audience, order_json
 from commerce.observability import count, logger, tracer
 from commerce.settings import load_settings

@@ -41,6 +41,7 @@ ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/admin/orders"),
         ("GET", "/admin/orders/{orderId}"),
         ("POST", "/admin/orders/{orderId}/fulfill"),
+        ("POST", "/admin/orders/{orderId}/fulfillments"),
         ("POST", "/admin/orders/{orderId}/cancel"),
         ("POST", "/admin/orders/{orderId}/refund"),
         ("GET", "/admin/checkouts"),

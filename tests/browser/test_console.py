@@ -1,7 +1,7 @@
 """The operator console as an operator uses it, in headless Chromium against a local cloud: sign in as the demo
 operator (password and TOTP code; a new operator's first sign-in sets a password and an authenticator app), watch
-a checkout go from QUEUED to COMPLETED live, refund its order (and see the API's problem when the refund is refused
-a second time), set stock, redrive a dead letter. Each page is kept as a screenshot."""
+a checkout go from QUEUED to COMPLETED live, ship its order and refund it (and see the API's problem when the
+refund is refused a second time), set stock, redrive a dead letter. Each page is kept as a screenshot."""
 
 from __future__ import annotations
 
@@ -140,20 +140,31 @@ def test_an_operator_watches_a_sale_refunds_sets_stock_and_redrives(
     assert page.locator("#execution ol.timeline li").count() >= 2
     shot(page, artifacts, "03-checkout-completed")
 
-    # When the operator refunds its order, confirming the refund
+    # When the operator records its unit shipped, with a carrier and a tracking number, confirming it
     visit(page, cloud, f"#/orders/{checkout['orderId']}")
     shown_status(page, "#order-status", "PAID")
+    page.fill(f"#ship-form input[name='ship-{sku}']", "1")
+    page.fill("#ship-form input[name=carrier]", "DHL")
+    page.fill("#ship-form input[name=trackingNumber]", "JD0146000062")
+    page.click("#ship-form button[type=submit]")
+    page.click("dialog [data-confirm=yes]")
+    # Then the order is FULFILLED, the fulfilment listed with its tracking number, and nothing is left to ship
+    shown_status(page, "#order-status", "FULFILLED")
+    page.wait_for_selector("text=JD0146000062", timeout=WAIT_MS)
+    assert page.locator("#ship-form").count() == 0
+    shot(page, artifacts, "04-order-shipped")
+    # When the operator refunds the order, confirming the refund
     page.click("button[data-action=refund]")
     page.click("dialog [data-confirm=yes]")
     # Then the order is REFUNDED, with the refund in its history
     shown_status(page, "#order-status", "REFUNDED")
-    shot(page, artifacts, "04-order-refunded")
+    shot(page, artifacts, "05-order-refunded")
     # And a second refund is refused: the problem shows as the API words it
     page.click("button[data-action=refund]")
     page.click("dialog [data-confirm=yes]")
     problem = page.wait_for_selector("#action-outcome .problem[data-code=INVALID_TRANSITION]", timeout=WAIT_MS)
     assert "409 INVALID_TRANSITION" in problem.inner_text()
-    shot(page, artifacts, "05-refund-refused")
+    shot(page, artifacts, "06-refund-refused")
     # And cancelling the confirmation changes nothing
     page.click("button[data-action=cancel]")
     page.click("dialog [data-confirm=no]")
@@ -169,33 +180,33 @@ def test_an_operator_watches_a_sale_refunds_sets_stock_and_redrives(
     page.wait_for_selector(f"[data-field=onHand][data-sku='{sku}']:text-is('42')", timeout=WAIT_MS)
     stock = api.call("GET", f"/admin/inventory/{sku}", headers=api.operator()).json()
     assert stock["onHand"] == 42
-    shot(page, artifacts, "06-inventory")
+    shot(page, artifacts, "07-inventory")
 
     # When a message sits in the checkout dead-letter queue (the completed checkout: admitting it again is a no-op)
     sqs.send_message(QueueUrl=dead, MessageBody=f'{{"checkoutId":"{checkout["checkoutId"]}"}}')
     visit(page, cloud, "#/queues")
     page.wait_for_selector("[data-dead-letters=checkout]:text-is('1')", timeout=WAIT_MS)
-    shot(page, artifacts, "07-queues-dead-letter")
+    shot(page, artifacts, "08-queues-dead-letter")
     page.click("button[data-redrive=checkout]")
     page.click("dialog [data-confirm=yes]")
     # Then it is moved back, and the dead-letter queue is empty
     page.wait_for_selector("#redrive-outcome .notice:has-text('1 message moved back to checkout')", timeout=WAIT_MS)
     page.wait_for_selector("[data-dead-letters=checkout]:text-is('0')", timeout=WAIT_MS)
-    shot(page, artifacts, "08-queues-redriven")
+    shot(page, artifacts, "09-queues-redriven")
 
     # And the checkouts list and the upkeep page show what exists
     visit(page, cloud, "#/checkouts")
     page.wait_for_selector(f"#checkout-results a[href='#/checkouts/{checkout['checkoutId']}']", timeout=WAIT_MS)
-    shot(page, artifacts, "09-checkouts")
+    shot(page, artifacts, "10-checkouts")
     # (the upkeep runs every 5 minutes; run it now, as its schedule would)
     ran = cloud.client("lambda").invoke(FunctionName="ReleaseExpiredReservationsFunction", Payload=b"{}")
     assert "FunctionError" not in ran, ran["Payload"].read()
     visit(page, cloud, "#/upkeep")
     page.wait_for_selector("[data-job=release-expired-reservations] table", timeout=WAIT_MS)
-    shot(page, artifacts, "10-upkeep")
+    shot(page, artifacts, "11-upkeep")
     visit(page, cloud, "#/orders")
     page.wait_for_selector(f"#order-results a[href='#/orders/{checkout['orderId']}']", timeout=WAIT_MS)
-    shot(page, artifacts, "11-orders")
+    shot(page, artifacts, "12-orders")
 
 
 def test_a_new_operator_sets_a_password_and_an_authenticator_app_at_first_sign_in(
@@ -277,4 +288,4 @@ def test_the_api_docs_page_renders_the_openapi_document(page: Any, cloud: Runnin
     page.goto(str(cloud.outputs["ApiDocsUrl"]))
     page.wait_for_selector(".swagger-ui .info .title", timeout=WAIT_MS)
     page.wait_for_selector("#operations-admin-adminListCheckouts", timeout=WAIT_MS)
-    shot(page, artifacts, "12-api-docs")
+    shot(page, artifacts, "13-api-docs")

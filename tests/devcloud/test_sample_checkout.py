@@ -21,7 +21,7 @@ CHECKOUT_SAMPLES = {
     PAYING_CHECKOUT: ("admin_get_checkout",),
 }
 ORDER_SAMPLES = {
-    PAYING_CHECKOUT: ("get_order", "admin_get_order", "fulfill_order", "refund_order"),
+    PAYING_CHECKOUT: ("get_order", "admin_get_order", "create_fulfillment", "fulfill_order", "refund_order"),
     PAID_CHECKOUT: ("cancel_order",),
 }
 

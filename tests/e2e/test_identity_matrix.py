@@ -131,6 +131,9 @@ ATTACKS: dict[str, Callable[[Victim], Request]] = {
     "adminListOrders": lambda v: Request("/admin/orders"),
     "adminGetOrder": lambda v: Request(f"/admin/orders/{v.paid_order_id}"),
     "fulfillOrder": lambda v: Request(f"/admin/orders/{v.paid_order_id}/fulfill"),
+    "createFulfillment": lambda v: Request(
+        f"/admin/orders/{v.paid_order_id}/fulfillments", {"lines": [{"sku": v.sku, "quantity": 1}]}
+    ),
     "cancelOrder": lambda v: Request(f"/admin/orders/{v.paid_order_id}/cancel"),
     "refundOrder": lambda v: Request(f"/admin/orders/{v.paid_order_id}/refund"),
     "adminGetCheckout": lambda v: Request(f"/admin/checkouts/{v.open_checkout['checkoutId']}"),

@@ -36,7 +36,15 @@ from tests.support.template import ROOT
 
 pytestmark = pytest.mark.integration
 
-FUNCTIONS = ("list_orders", "get_order", "admin_list_orders", "admin_get_order", "fulfill_order", "cancel_order")
+FUNCTIONS = (
+    "list_orders",
+    "get_order",
+    "admin_list_orders",
+    "admin_get_order",
+    "fulfill_order",
+    "create_fulfillment",
+    "cancel_order",
+)
 # As template.yaml gives them: the readers log in as commerce_reader (OrdersDbReaderSecret), the rest as the master.
 READERS = {"list_orders", "get_order", "admin_list_orders", "admin_get_order"}
 OPERATOR = {"sub": "op-7d8e9f10", "cognito:groups": "[admin]", "token_use": "access", "username": "operator"}
@@ -79,8 +87,14 @@ class Shop:
         bearer: str | None = None,
         query: dict[str, str] | None = None,
         claims: dict[str, Any] | None = OPERATOR,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
     ) -> Answer:
         event = http_event(function, query=query if query is not None else {})
+        event["headers"].pop("idempotency-key", None)
+        event["headers"].update(headers or {})
+        if body is not None:
+            event["body"] = body if isinstance(body, str) else json.dumps(body)
         event["headers"].pop("x-session-token", None)
         event["headers"].pop("authorization", None)
         if token is not None:
@@ -91,7 +105,7 @@ class Shop:
             path = event["rawPath"].replace(event["pathParameters"]["orderId"], order_id)
             event["rawPath"] = event["requestContext"]["http"]["path"] = path
             event["pathParameters"] = {"orderId": order_id}
-        if function.startswith(("admin_", "fulfill", "cancel")):
+        if function.startswith(("admin_", "fulfill", "create_fulfillment", "cancel")):
             if claims is None:
                 event["requestContext"].pop("authorizer", None)
             else:
@@ -427,7 +441,11 @@ def test_fulfil_then_fulfil_again(shop: Shop) -> None:
     conforms(done.body, "Order")
     assert done.body["status"] == "FULFILLED"
     assert done.body["events"][-1]["type"] == "OrderFulfilled"
+    (fulfilment,) = done.body["fulfillments"]
+    assert fulfilment["lines"] == [{"sku": line["sku"], "quantity": line["quantity"]} for line in done.body["lines"]]
     assert done.body["events"][-1]["detail"] == {
+        "fulfillmentId": fulfilment["fulfillmentId"],
+        "lines": fulfilment["lines"],
         "fromStatus": "PAID",
         "toStatus": "FULFILLED",
         "actor": "operator:op-7d8e9f10",
@@ -436,6 +454,87 @@ def test_fulfil_then_fulfil_again(shop: Shop) -> None:
     # When it is fulfilled again, Then 409 INVALID_TRANSITION and nothing changes
     before = shop.state()
     problem(shop.call("fulfill_order", order_id=order.order_id), 409, "INVALID_TRANSITION")
+    assert shop.state() == before
+
+
+def test_ship_part_of_an_order_then_the_rest(shop: Shop) -> None:
+    # Given a paid order of 2 shirts and a mug
+    order = shop.paid()
+    # When an operator ships one shirt with a carrier and a tracking number
+    shipped = shop.call(
+        "create_fulfillment",
+        order_id=order.order_id,
+        body={"lines": [{"sku": "TSHIRT-RED-M", "quantity": 1}], "carrier": "DHL", "trackingNumber": "JD01"},
+    )
+    # Then 201 with the fulfilment and the order PARTIALLY_FULFILLED, which the order shows
+    assert shipped.status == 201, shipped.body
+    conforms(shipped.body, "CreatedFulfillment")
+    assert (shipped.body["status"], shipped.body["carrier"], shipped.body["trackingNumber"]) == (
+        "PARTIALLY_FULFILLED",
+        "DHL",
+        "JD01",
+    )
+    read = shop.call("admin_get_order", order_id=order.order_id).body
+    conforms(read, "Order")
+    assert [f["fulfillmentId"] for f in read["fulfillments"]] == [shipped.body["fulfillmentId"]]
+    assert read["events"][-1]["type"] == "OrderPartiallyFulfilled"
+    # When the rest is fulfilled, Then FULFILLED with a second fulfilment of what was left
+    rest = shop.call("fulfill_order", order_id=order.order_id)
+    assert rest.body["status"] == "FULFILLED"
+    assert rest.body["fulfillments"][-1]["lines"] == [
+        {"sku": "TSHIRT-RED-M", "quantity": 1},
+        {"sku": "MUG-WHT", "quantity": 1},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"lines": [{"sku": "TSHIRT-RED-M", "quantity": 3}]}, 409, "OVER_FULFILLED"),
+        ({"lines": [{"sku": "CAP-1", "quantity": 1}]}, 409, "OVER_FULFILLED"),
+        ({"lines": []}, 400, "VALIDATION_ERROR"),
+        ({"lines": [{"sku": "MUG-WHT", "quantity": 0}]}, 400, "VALIDATION_ERROR"),
+        ({"lines": [{"sku": "MUG-WHT", "quantity": "1"}]}, 400, "VALIDATION_ERROR"),
+        ({"lines": [{"sku": "MUG-WHT", "quantity": 1}, {"sku": "MUG-WHT", "quantity": 1}]}, 400, "VALIDATION_ERROR"),
+        ({"lines": [{"sku": "MUG-WHT", "quantity": 1}], "status": "FULFILLED"}, 400, "VALIDATION_ERROR"),
+        ({"lines": [{"sku": "MUG-WHT", "quantity": 1}], "carrier": ""}, 400, "VALIDATION_ERROR"),
+        ("[" * 5000, 400, "VALIDATION_ERROR"),
+        ("not json", 400, "VALIDATION_ERROR"),
+    ],
+)
+def test_a_fulfilment_that_cannot_ship_is_refused_and_changes_nothing(
+    shop: Shop, body: Any, status: int, code: str
+) -> None:
+    order = shop.paid()
+    before = shop.state()
+    problem(shop.call("create_fulfillment", order_id=order.order_id, body=body), status, code)
+    assert shop.state() == before
+
+
+def test_a_fulfilment_of_an_unpaid_order_is_an_invalid_transition(shop: Shop) -> None:
+    order = shop.order()
+    before = shop.state()
+    body = {"lines": [{"sku": "MUG-WHT", "quantity": 1}]}
+    problem(shop.call("create_fulfillment", order_id=order.order_id, body=body), 409, "INVALID_TRANSITION")
+    assert shop.state() == before
+
+
+def test_a_retried_fulfilment_with_its_key_ships_nothing_twice(shop: Shop) -> None:
+    # Given a fulfilment made with an Idempotency-Key
+    order = shop.paid()
+    body, key = {"lines": [{"sku": "MUG-WHT", "quantity": 1}]}, {"idempotency-key": "f-7c1e"}
+    first = shop.call("create_fulfillment", order_id=order.order_id, body=body, headers=key)
+    assert first.status == 201, first.body
+    before = shop.state()
+    # When the same request is sent again, Then the same fulfilment answers and nothing is written
+    again = shop.call("create_fulfillment", order_id=order.order_id, body=body, headers=key)
+    assert (again.status, again.body) == (201, first.body)
+    assert shop.state() == before
+    # When the key comes with other lines, Then 422 IDEMPOTENCY_KEY_REUSED, nothing written
+    other = {"lines": [{"sku": "TSHIRT-RED-M", "quantity": 1}]}
+    problem(
+        shop.call("create_fulfillment", order_id=order.order_id, body=other, headers=key), 422, "IDEMPOTENCY_KEY_REUSED"
+    )
     assert shop.state() == before
 
 
@@ -453,7 +552,9 @@ def test_cancel_an_unpaid_order_but_not_a_paid_one(shop: Shop) -> None:
     assert shop.state() == before
 
 
-@pytest.mark.parametrize("function", ["admin_list_orders", "admin_get_order", "fulfill_order", "cancel_order"])
+@pytest.mark.parametrize(
+    "function", ["admin_list_orders", "admin_get_order", "fulfill_order", "create_fulfillment", "cancel_order"]
+)
 @pytest.mark.parametrize(
     ("claims", "status", "code"), [(None, 401, "UNAUTHENTICATED"), (CUSTOMER_CLAIMS, 403, "FORBIDDEN")]
 )
@@ -467,7 +568,7 @@ def test_only_operators_reach_admin_endpoints(
     assert shop.state() == before
 
 
-@pytest.mark.parametrize("function", ["fulfill_order", "cancel_order"])
+@pytest.mark.parametrize("function", ["fulfill_order", "create_fulfillment", "cancel_order"])
 @pytest.mark.parametrize("order_id", ["nope", "00000000-0000-4000-8000-000000000000", "%27%3B--"])
 def test_transitions_of_unknown_orders_are_404(shop: Shop, function: str, order_id: str) -> None:
     before = shop.state()

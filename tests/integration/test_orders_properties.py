@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commerce.domain.errors import CommerceError
+from commerce.domain.orders.fulfilments import fulfill_order
 from commerce.domain.orders.lifecycle import status_changes
 from commerce.domain.orders.models import Order, OrderAction
 from commerce.domain.orders.ports import OrderRepository
-from commerce.domain.orders.service import apply_action, cancel_unpaid_order, create_order, fulfill_order
+from commerce.domain.orders.service import apply_action, cancel_unpaid_order, create_order
 from tests.support.fakes.orders import InMemoryOrderRepository
 from tests.support.orders import SteppingClock, new_order
 from tests.support.orders_db import OrdersCloud, orders_cloud

@@ -16,11 +16,11 @@ import pytest
 from commerce.domain.errors import CommerceError
 from commerce.domain.money import Money
 from commerce.domain.orders.errors import InvalidTransition, OrderIdTaken
+from commerce.domain.orders.fulfilments import fulfill_order
 from commerce.domain.orders.models import OrderFilters, OrderLine, OrderOwner, OrderStatus, ShippingAddress
 from commerce.domain.orders.ports import OrderRepository
 from commerce.domain.orders.service import (
     create_order,
-    fulfill_order,
     get_own_order,
     list_own_orders,
     mark_order_paid,
@@ -92,10 +92,11 @@ def test_transitions_are_recorded_with_their_events(repository: OrderRepository)
     # Then what the service returned is what the database holds, history included
     stored = repository.get(order.order_id)
     assert stored == fulfilled
+    shipped = [{"sku": "TSHIRT-RED-M", "quantity": 2}, {"sku": "MUG-WHT", "quantity": 1}]  # every unit, one fulfilment
     assert [(e.type, e.actor, e.detail) for e in stored.events] == [
         ("OrderCreated", "checkout", {"checkoutId": order.checkout_id}),
         ("PaymentSucceeded", "payments", {"intentId": "pi_123", "amount": 3900}),
-        ("OrderFulfilled", "operator:op-7", {}),
+        ("OrderFulfilled", "operator:op-7", {"fulfillmentId": stored.fulfilments[0].fulfilment_id, "lines": shipped}),
     ]
     assert stored.updated_at == stored.events[-1].at > paid.updated_at
 

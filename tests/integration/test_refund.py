@@ -14,8 +14,8 @@ import pytest
 
 from commerce.adapters.payments import StripePayments
 from commerce.domain.orders.errors import InvalidTransition
+from commerce.domain.orders.fulfilments import fulfill_order
 from commerce.domain.orders.models import OrderStatus
-from commerce.domain.orders.service import fulfill_order
 from commerce.domain.payments.models import Refund
 from localcloud.payments import FaultSpec
 from tests.support.checkout_saga import Answer, Payments

@@ -53,6 +53,7 @@ API_MD_ENDPOINTS: set[Route] = {
     ("GET", "/admin/orders"),
     ("GET", "/admin/orders/{orderId}"),
     ("POST", "/admin/orders/{orderId}/fulfill"),
+    ("POST", "/admin/orders/{orderId}/fulfillments"),
     ("POST", "/admin/orders/{orderId}/cancel"),
     ("POST", "/admin/orders/{orderId}/refund"),
     ("GET", "/admin/checkouts/{checkoutId}"),

@@ -22,7 +22,8 @@ S, A = OrderStatus, OrderAction
 
 # shared/API.md, written out by hand so that a change to the table has to be a change to this too. Then four
 # of REFUND_PENDING's (openapi.yaml `OrderStatus`): refunds and cancels move the order before the provider; the
-# last three are REFUND_FAILED's: the provider refused the refund, or reported later that it failed.
+# next three are REFUND_FAILED's: the provider refused the refund, or reported later that it failed; the last
+# four are fulfilments' (PARTIALLY_FULFILLED, which a refund may leave, not a cancel).
 API_MD = {
     (S.PENDING_PAYMENT, A.PAY): S.PAID,
     (S.PENDING_PAYMENT, A.CANCEL): S.CANCELLED,
@@ -37,6 +38,10 @@ API_MD = {
     (S.REFUND_PENDING, A.FAIL_REFUND): S.REFUND_FAILED,
     (S.REFUNDED, A.FAIL_REFUND): S.REFUND_FAILED,
     (S.CANCELLED, A.FAIL_REFUND): S.REFUND_FAILED,
+    (S.PAID, A.FULFILL_PART): S.PARTIALLY_FULFILLED,
+    (S.PARTIALLY_FULFILLED, A.FULFILL_PART): S.PARTIALLY_FULFILLED,
+    (S.PARTIALLY_FULFILLED, A.FULFILL): S.FULFILLED,
+    (S.PARTIALLY_FULFILLED, A.REQUEST_REFUND): S.REFUND_PENDING,
 }
 
 

@@ -191,8 +191,9 @@ def test_order_json_matches_the_contract() -> None:
     # Then it has the contract's fields, money as minor units, lines as cart lines, RFC 3339 times
     assert set(mine) == {
         "orderId", "status", "email", "lines", "subtotal", "total", "shippingAddress", "createdAt", "updatedAt",
-        "events",
+        "fulfillments", "events",
     }  # fmt: skip
+    assert mine["fulfillments"] == []
     assert mine["subtotal"] == {"amount": 3900, "currency": "EUR"}
     assert mine["lines"][0] == {
         "sku": "TSHIRT-RED-M",

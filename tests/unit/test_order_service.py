@@ -15,6 +15,7 @@ from commerce.domain.orders.errors import (
     OrderIdTaken,
     OrderNotFound,
 )
+from commerce.domain.orders.fulfilments import fulfill_order
 from commerce.domain.orders.models import (
     Order,
     OrderEvent,
@@ -30,7 +31,6 @@ from commerce.domain.orders.service import (
     cancel_failed_order,
     cancel_unpaid_order,
     create_order,
-    fulfill_order,
     get_order,
     get_own_order,
     list_own_orders,

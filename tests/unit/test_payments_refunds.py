@@ -9,8 +9,9 @@ from dataclasses import replace
 import pytest
 
 from commerce.domain.orders.errors import InvalidTransition
-from commerce.domain.orders.models import OrderAction, OrderStatus
-from commerce.domain.orders.service import apply_action, fulfill_order, get_order
+from commerce.domain.orders.fulfilments import fulfil, fulfill_order
+from commerce.domain.orders.models import FulfilmentLine, OrderAction, OrderStatus
+from commerce.domain.orders.service import apply_action, get_order
 from commerce.domain.payments.errors import PaymentProviderUnavailable, RefundRejected
 from commerce.domain.payments.models import Refund
 from commerce.domain.payments.refunds import (
@@ -74,6 +75,22 @@ def test_refunding_a_fulfilled_order_keeps_the_stock_as_it_is(shop: Shop) -> Non
     assert refund_order(money_back(shop), order_id, actor="operator:op-1").status is OrderStatus.REFUNDED
     assert shop.provider.refunded() == [intent_id]
     assert shop.stock("CUP-1") == (8, 0)
+
+
+def test_refunding_a_partly_shipped_order_puts_back_only_what_did_not_ship(shop: Shop) -> None:
+    # Given a paid order of 2 cups and a mug, one cup of which shipped
+    order_id, intent_id = paid_order(shop)
+    fulfil(shop.orders, order_id, [FulfilmentLine("CUP-1", 1)], actor="operator:op-1")
+    # When an operator cancels it, Then 409: something shipped, so only a refund can give the money back
+    with pytest.raises(InvalidTransition):
+        cancel_order(money_back(shop), order_id, actor="operator:op-1")
+    assert shop.provider.refunded() == []
+    # When it is refunded, Then the money goes back and so do the cup and the mug that did not ship
+    refunded = refund_order(money_back(shop), order_id, actor="operator:op-1")
+    assert refunded.status is OrderStatus.REFUNDED
+    assert refunded.events[-1].detail["restock"] is True
+    assert shop.provider.refunded() == [intent_id]
+    assert (shop.stock("CUP-1"), shop.stock("MUG-2")) == ((9, 0), (10, 0))
 
 
 def test_cancelling_a_paid_order_refunds_it_and_puts_its_units_back(shop: Shop) -> None:

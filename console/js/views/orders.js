@@ -1,11 +1,12 @@
-// Orders: search (status, e-mail, dates), one order with its history, and the operator's actions (fulfil,
-// cancel, refund), each after a confirmation step; a refused action shows the API's problem as it words it.
-import { get, post } from "../api.js";
+// Orders: search (status, e-mail, dates), one order with its history and fulfilments, and the operator's actions
+// (ship some units, fulfil the rest, cancel, refund), each after a confirmation step; a refused action shows the
+// API's problem as it words it.
+import { api, get, post } from "../api.js";
 import { confirmAction, facts, h, instant, money, notice, pagedList, problemBox, render, status, table, when } from "../ui.js";
 
 const STATUSES = ["", "PENDING_PAYMENT", "PAID", "PARTIALLY_FULFILLED", "FULFILLED", "REFUND_PENDING", "PARTIALLY_REFUNDED", "CANCELLED", "REFUNDED", "REFUND_FAILED"];
 const ACTIONS = [
-  { name: "fulfill", label: "Fulfil", question: "Mark this order as fulfilled (shipped)?" },
+  { name: "fulfill", label: "Fulfil", question: "Mark every unit left to ship as shipped?" },
   { name: "cancel", label: "Cancel", question: "Cancel this order? A paid order is refunded and its stock returned." },
   { name: "refund", label: "Refund", question: "Refund this order in full through the payment provider?" },
 ];
@@ -55,6 +56,31 @@ export function ordersView(view) {
 export function orderView(view, orderId) {
   const outcome = h("div", { id: "action-outcome" });
 
+  async function ship(form, lines) {
+    const data = new FormData(form);
+    const chosen = lines
+      .map((l) => ({ sku: l.sku, quantity: Number(data.get(`ship-${l.sku}`) || 0) }))
+      .filter((l) => l.quantity > 0);
+    if (chosen.length === 0) {
+      await show(notice("Choose how many units of a line shipped."));
+      return;
+    }
+    const units = chosen.map((l) => `${l.quantity} × ${l.sku}`).join(", ");
+    if (!(await confirmAction(`Record that ${units} shipped?`, "Ship"))) return;
+    const body = { lines: chosen };
+    for (const name of ["carrier", "trackingNumber"]) if (data.get(name)) body[name] = data.get(name);
+    try {
+      // One key per shipment: a retried request (a double click, a lost answer) ships nothing twice.
+      const shipped = await api("POST", `/admin/orders/${encodeURIComponent(orderId)}/fulfillments`, {
+        body,
+        headers: { "Idempotency-Key": form.dataset.key },
+      });
+      await show(notice(`Shipped ${units}: the order is now ${shipped.status}.`));
+    } catch (error) {
+      await show(problemBox(error));
+    }
+  }
+
   async function act(action) {
     if (!(await confirmAction(action.question, action.label))) return;
     try {
@@ -68,6 +94,7 @@ export function orderView(view, orderId) {
   async function show(message) {
     try {
       const o = await get(`/admin/orders/${encodeURIComponent(orderId)}`);
+      const left = unitsLeft(o);
       render(outcome, message);
       render(
         view,
@@ -96,10 +123,27 @@ export function orderView(view, orderId) {
               { title: "SKU", cell: (l) => h("code", {}, l.sku) },
               { title: "Name", cell: (l) => l.name },
               { title: "Quantity", num: true, cell: (l) => l.quantity },
+              { title: "Left to ship", num: true, cell: (l) => left[l.sku] },
               { title: "Unit price", num: true, cell: (l) => money(l.unitPrice) },
               { title: "Line total", num: true, cell: (l) => money(l.lineTotal) },
             ],
             o.lines,
+          ),
+          shipForm(o, left),
+        ),
+        h(
+          "section",
+          { class: "card" },
+          h("h2", {}, "Fulfilments"),
+          table(
+            [
+              { title: "Shipped", cell: (f) => when(f.createdAt) },
+              { title: "Units", cell: (f) => f.lines.map((l) => `${l.quantity} × ${l.sku}`).join(", ") },
+              { title: "Carrier", cell: (f) => f.carrier || "" },
+              { title: "Tracking number", cell: (f) => (f.trackingNumber ? h("code", {}, f.trackingNumber) : "") },
+            ],
+            o.fulfillments,
+            "Nothing has shipped.",
           ),
         ),
         h(
@@ -120,5 +164,30 @@ export function orderView(view, orderId) {
     }
   }
 
+  function shipForm(o, left) {
+    const open = o.lines.filter((l) => left[l.sku] > 0);
+    if (!["PAID", "PARTIALLY_FULFILLED"].includes(o.status) || open.length === 0) return null;
+    const form = h(
+      "form",
+      { class: "filters", id: "ship-form", "data-key": crypto.randomUUID() },
+      open.map((l) => h("label", {}, `Ship ${l.sku}`, h("input", { name: `ship-${l.sku}`, type: "number", min: "0", max: String(left[l.sku]), value: "0" }))),
+      h("label", {}, "Carrier", h("input", { name: "carrier", maxlength: "100" })),
+      h("label", {}, "Tracking number", h("input", { name: "trackingNumber", maxlength: "100" })),
+      h("button", { type: "submit" }, "Ship"),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      ship(form, open);
+    });
+    return form;
+  }
+
   show(null);
+}
+
+// Units of each SKU that no fulfilment shipped yet.
+function unitsLeft(order) {
+  const left = Object.fromEntries(order.lines.map((l) => [l.sku, l.quantity]));
+  for (const f of order.fulfillments) for (const l of f.lines) left[l.sku] -= l.quantity;
+  return left;
 }

@@ -13,6 +13,7 @@ import threading
 from commerce.domain.orders.errors import OrderIdTaken
 from commerce.domain.orders.lifecycle import status_changes
 from commerce.domain.orders.models import (
+    FULFILMENT_EVENTS,
     NewOrder,
     Order,
     OrderEvent,
@@ -68,13 +69,29 @@ class InMemoryOrderRepository:
             order = self._orders.get(order_id)
             if order is None or order.status is not expected:
                 return False
-            self._orders[order_id] = order.after(event)
+            moved = order.after(event)
+            if event.type in FULFILMENT_EVENTS and not _ships_what_is_left(moved):
+                return False  # the adapter's answer to the database's CF001 / CF002 (0005_fulfilments.sql)
+            self._orders[order_id] = moved
             return True
 
     def all_orders(self) -> list[Order]:
         """Every stored order (for tests that check invariants over the whole store)."""
         with self._lock:
             return list(self._orders.values())
+
+
+def _ships_what_is_left(after: Order) -> bool:
+    """What the database checks of a fulfilment: no SKU ships more than was bought (or was not bought), and
+    the order is FULFILLED exactly when nothing is left to ship."""
+    bought = {line.sku: line.quantity for line in after.lines}
+    shipped: dict[str, int] = {}
+    for fulfilment in after.fulfilments:
+        for line in fulfilment.lines:
+            shipped[line.sku] = shipped.get(line.sku, 0) + line.quantity
+    if any(units > bought.get(sku, 0) for sku, units in shipped.items()):
+        return False
+    return (not after.unfulfilled()) is (after.status is OrderStatus.FULFILLED)
 
 
 def _matches(order: Order, filters: OrderFilters, owner: OrderOwner | None) -> bool:

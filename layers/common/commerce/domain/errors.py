@@ -31,6 +31,7 @@ class ErrorCode(Enum):
     CHECKOUT_IN_PROGRESS = "CHECKOUT_IN_PROGRESS"
     CART_LIMIT = "CART_LIMIT"
     INVALID_TRANSITION = "INVALID_TRANSITION"
+    OVER_FULFILLED = "OVER_FULFILLED"
     IDEMPOTENCY_KEY_REQUIRED = "IDEMPOTENCY_KEY_REQUIRED"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     REQUEST_IN_PROGRESS = "REQUEST_IN_PROGRESS"
@@ -69,6 +70,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.CART_EMPTY: 409,
     ErrorCode.CHECKOUT_IN_PROGRESS: 409,
     ErrorCode.INVALID_TRANSITION: 409,
+    ErrorCode.OVER_FULFILLED: 409,
     ErrorCode.REQUEST_IN_PROGRESS: 409,
     ErrorCode.REFUND_REJECTED: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
@@ -99,6 +101,7 @@ _TITLE: dict[ErrorCode, str] = {
     ErrorCode.CHECKOUT_IN_PROGRESS: "The cart has an open checkout",
     ErrorCode.CART_LIMIT: "Cart limit reached",
     ErrorCode.INVALID_TRANSITION: "Invalid status transition",
+    ErrorCode.OVER_FULFILLED: "More units than the order has left to ship",
     ErrorCode.IDEMPOTENCY_KEY_REQUIRED: "Idempotency-Key header required",
     ErrorCode.IDEMPOTENCY_KEY_REUSED: "Idempotency-Key reused with a different request",
     ErrorCode.REQUEST_IN_PROGRESS: "A request with this Idempotency-Key is in progress",

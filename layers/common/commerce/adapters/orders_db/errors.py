@@ -27,6 +27,9 @@ _SQLSTATE = re.compile(r"SQLState: ([0-9A-Z]{5})\s*$")
 UNIQUE_VIOLATION = "23505"
 CHECK_VIOLATION = "23514"
 FOREIGN_KEY_VIOLATION = "23503"
+# db/migrations/0005_fulfilments.sql: a fulfilment ships more than is left (CF001), or its status disagrees
+# with what is left (CF002).
+FULFILMENT_REFUSED = frozenset({"CF001", "CF002"})
 
 
 class StatementFailed(OrdersDatabaseError):

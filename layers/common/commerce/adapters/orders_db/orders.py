@@ -10,6 +10,8 @@ Round trips, each one Data API call:
 - `transition`: 1 statement: the UPDATE guarded by the expected status and the INSERT of the event in
   one data-modifying CTE. One statement is one transaction in PostgreSQL, so the status change and its
   event commit together or not at all, and two racing transitions cannot both match `status = :expected`.
+  A fulfilment event that no longer fits what is left to ship (another fulfilment committed first) is refused
+  by the database's fulfilment trigger (SQLSTATE CF001 / CF002, 0005_fulfilments.sql): answered False too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from commerce.adapters.orders_db.client import rds_data_client
 from commerce.adapters.orders_db.data_api import DataApi
+from commerce.adapters.orders_db.errors import FULFILMENT_REFUSED, StatementFailed
 from commerce.adapters.orders_db.parameters import Json, Uuid
 from commerce.adapters.orders_db.retry import LambdaContextLike, RetryBudget
 from commerce.adapters.orders_db.settings import OrdersDbSettings
@@ -160,7 +163,12 @@ class DataApiOrderRepository:
             "expected": expected.value,
         }
         del parameters["from_status"]
-        rows = self._db.execute(TRANSITION, parameters)
+        try:
+            rows = self._db.execute(TRANSITION, parameters)
+        except StatementFailed as refused:
+            if refused.sqlstate in FULFILMENT_REFUSED:
+                return False  # another fulfilment changed what is left to ship since the caller read the order
+            raise
         return bool(rows and rows[0]["moved"] == 1)
 
     def _one(self, sql: str, parameters: dict[str, Any]) -> Order | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from commerce.domain.errors import CommerceError, Conflict, ErrorCode, NotFound
+from commerce.domain.errors import CommerceError, Conflict, ErrorCode, FieldProblem, NotFound
 
 if TYPE_CHECKING:
     from commerce.domain.orders.models import OrderAction, OrderStatus
@@ -27,6 +27,17 @@ class InvalidTransition(CommerceError):
         self.order_id = order_id
         self.status = status
         self.action = action
+
+
+class OverFulfilled(CommerceError):
+    """A fulfilment would ship more of a SKU than the order has left to ship (or a SKU it does not hold);
+    `errors` names each such line."""
+
+    code = ErrorCode.OVER_FULFILLED
+
+    def __init__(self, order_id: str, problems: list[FieldProblem]) -> None:
+        super().__init__(f"Order {order_id} has fewer units left to ship", errors=problems)
+        self.order_id = order_id
 
 
 class OrderIdTaken(Conflict):

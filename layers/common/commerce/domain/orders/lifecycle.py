@@ -1,11 +1,16 @@
 """The order lifecycle of shared/API.md as one explicit table: (status, action) -> next status.
 
     PENDING_PAYMENT --pay--> PAID --fulfill--> FULFILLED --refund--> REFUNDED
+    PAID --fulfill-part--> PARTIALLY_FULFILLED --fulfill-part--> PARTIALLY_FULFILLED --fulfill--> FULFILLED
     PENDING_PAYMENT --cancel--> CANCELLED      PAID --refund--> REFUNDED
     PAID --cancel (refunds)--> CANCELLED
-    PAID or FULFILLED --request-refund--> REFUND_PENDING --refund--> REFUNDED
+    PAID, PARTIALLY_FULFILLED or FULFILLED --request-refund--> REFUND_PENDING --refund--> REFUNDED
                                           REFUND_PENDING --cancel--> CANCELLED
     REFUND_PENDING, REFUNDED or CANCELLED --fail-refund--> REFUND_FAILED
+
+A fulfilment ships some units (commerce.domain.orders.fulfilments): `fulfill` when it ships every unit left,
+`fulfill-part` otherwise, which keeps a PARTIALLY_FULFILLED order where it is (the one transition from a status
+to itself, so that each fulfilment is a recorded status event the database can check).
 
 Operators' refunds and cancels of paid orders take the REFUND_PENDING path: the order moves before the
 provider is asked, and the provider's answer moves it on (commerce.domain.payments.refunds). The direct
@@ -16,7 +21,8 @@ refund it had accepted failed later (REFUNDED, or CANCELLED with a refund), so t
 
 CANCELLED, REFUNDED and REFUND_FAILED are final: no operator action leaves them (only `fail-refund` leaves
 the first two). Anything not in the table is 409 INVALID_TRANSITION. The database holds the same table
-(order_status_transitions, db/migrations/0001_orders.sql, 0002_refund_pending.sql, 0003_refund_failed.sql)
+(order_status_transitions, db/migrations/0001_orders.sql, 0002_refund_pending.sql, 0003_refund_failed.sql,
+0005_fulfilments.sql)
 and refuses any other status change; a test keeps the two equal.
 """
 
@@ -36,6 +42,10 @@ TRANSITIONS: Mapping[tuple[OrderStatus, OrderAction], OrderStatus] = MappingProx
         (_S.PENDING_PAYMENT, _A.PAY): _S.PAID,
         (_S.PENDING_PAYMENT, _A.CANCEL): _S.CANCELLED,
         (_S.PAID, _A.FULFILL): _S.FULFILLED,
+        (_S.PAID, _A.FULFILL_PART): _S.PARTIALLY_FULFILLED,
+        (_S.PARTIALLY_FULFILLED, _A.FULFILL_PART): _S.PARTIALLY_FULFILLED,
+        (_S.PARTIALLY_FULFILLED, _A.FULFILL): _S.FULFILLED,
+        (_S.PARTIALLY_FULFILLED, _A.REQUEST_REFUND): _S.REFUND_PENDING,
         (_S.PAID, _A.REFUND): _S.REFUNDED,
         (_S.PAID, _A.CANCEL): _S.CANCELLED,
         (_S.FULFILLED, _A.REFUND): _S.REFUNDED,

@@ -19,6 +19,7 @@ class OrderStatus(StrEnum):
     """Where an order is in its life (shared/API.md). CANCELLED, REFUNDED and REFUND_FAILED are final: no
     operator action leaves them.
 
+    PARTIALLY_FULFILLED: some of its units have shipped (a fulfilment of some lines), not all.
     REFUND_PENDING: a refund or cancel was decided and the provider's answer is not recorded yet.
     REFUND_FAILED: the provider refused the refund, or reported later that it failed (the order's history
     holds its reason); the money did not go back, and an operator settles it with the customer. Only this
@@ -27,6 +28,7 @@ class OrderStatus(StrEnum):
 
     PENDING_PAYMENT = "PENDING_PAYMENT"
     PAID = "PAID"
+    PARTIALLY_FULFILLED = "PARTIALLY_FULFILLED"
     FULFILLED = "FULFILLED"
     REFUND_PENDING = "REFUND_PENDING"
     CANCELLED = "CANCELLED"
@@ -38,7 +40,8 @@ class OrderAction(StrEnum):
     """What can happen to an order; `lifecycle.TRANSITIONS` says from which status to which."""
 
     PAY = "pay"
-    FULFILL = "fulfill"
+    FULFILL = "fulfill"  # a fulfilment that ships every unit left
+    FULFILL_PART = "fulfill-part"  # a fulfilment that leaves units to ship
     CANCEL = "cancel"
     REFUND = "refund"
     REQUEST_REFUND = "request-refund"  # the first half of a refund or of cancelling a paid order
@@ -51,6 +54,7 @@ EVENT_TYPES: Mapping[OrderAction, str] = MappingProxyType(
     {
         OrderAction.PAY: "PaymentSucceeded",
         OrderAction.FULFILL: "OrderFulfilled",
+        OrderAction.FULFILL_PART: "OrderPartiallyFulfilled",
         OrderAction.CANCEL: "OrderCancelled",
         OrderAction.REFUND: "OrderRefunded",
         OrderAction.REQUEST_REFUND: "RefundRequested",
@@ -58,9 +62,13 @@ EVENT_TYPES: Mapping[OrderAction, str] = MappingProxyType(
     }
 )
 
+FULFILMENT_EVENTS = frozenset({EVENT_TYPES[OrderAction.FULFILL], EVENT_TYPES[OrderAction.FULFILL_PART]})
+
 MAX_LINES = 100
 MAX_ID_LENGTH = 128
 MAX_EMAIL_LENGTH = 254
+MAX_CARRIER_LENGTH = 100
+MAX_TRACKING_NUMBER_LENGTH = 100
 
 
 def order_clock() -> datetime:
@@ -142,6 +150,51 @@ class OrderLine:
     @property
     def line_total(self) -> Money:
         return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class FulfilmentLine:
+    sku: str
+    quantity: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sku": self.sku, "quantity": self.quantity}
+
+
+@dataclass(frozen=True)
+class Fulfilment:
+    """A shipment of some of an order's units: recorded as the detail of its OrderPartiallyFulfilled or
+    OrderFulfilled event (the database checks the units against the order's lines)."""
+
+    fulfilment_id: str
+    lines: tuple[FulfilmentLine, ...]
+    carrier: str | None
+    tracking_number: str | None
+    at: datetime | None = None  # the event's time, once recorded
+
+    def to_detail(self) -> dict[str, Any]:
+        detail: dict[str, Any] = {"fulfillmentId": self.fulfilment_id, "lines": [line.to_json() for line in self.lines]}
+        if self.carrier is not None:
+            detail["carrier"] = self.carrier
+        if self.tracking_number is not None:
+            detail["trackingNumber"] = self.tracking_number
+        return detail
+
+    @classmethod
+    def from_event(cls, event: OrderEvent, order_lines: tuple[OrderLine, ...]) -> Fulfilment:
+        """The fulfilment an event records. An OrderFulfilled event from before fulfilments had lines
+        shipped the whole order."""
+        detail = event.detail
+        lines = detail.get("lines")
+        return cls(
+            fulfilment_id=str(detail.get("fulfillmentId") or f"legacy-{event.at.isoformat()}"),
+            lines=tuple(FulfilmentLine(str(line["sku"]), int(line["quantity"])) for line in lines)
+            if isinstance(lines, list)
+            else tuple(FulfilmentLine(line.sku, line.quantity) for line in order_lines),
+            carrier=None if detail.get("carrier") is None else str(detail["carrier"]),
+            tracking_number=None if detail.get("trackingNumber") is None else str(detail["trackingNumber"]),
+            at=event.at,
+        )
 
 
 @dataclass(frozen=True)
@@ -246,6 +299,20 @@ class Order:
 
     def has_event(self, event_type: str) -> bool:
         return any(event.type == event_type for event in self.events)
+
+    @property
+    def fulfilments(self) -> tuple[Fulfilment, ...]:
+        return tuple(
+            Fulfilment.from_event(event, self.lines) for event in self.events if event.type in FULFILMENT_EVENTS
+        )
+
+    def unfulfilled(self) -> dict[str, int]:
+        """Units of each SKU not shipped yet (SKUs fully shipped are left out)."""
+        left = {line.sku: line.quantity for line in self.lines}
+        for fulfilment in self.fulfilments:
+            for line in fulfilment.lines:
+                left[line.sku] = left.get(line.sku, 0) - line.quantity
+        return {sku: units for sku, units in left.items() if units > 0}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The orders endpoints' query filters as pydantic models (shared/API.md).
+"""The orders endpoints' query filters and the fulfilment body as pydantic models (shared/API.md).
 
 Query strings arrive as strings, so values parse leniently, but unknown parameters, unknown statuses,
 malformed emails, timestamps without an offset or outside years 1 to 9999 in UTC, and inverted ranges are
@@ -13,7 +13,18 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from commerce.domain.orders.models import MAX_EMAIL_LENGTH, OrderFilters, OrderStatus
+from commerce.domain.orders.models import (
+    MAX_CARRIER_LENGTH,
+    MAX_EMAIL_LENGTH,
+    MAX_LINES,
+    MAX_TRACKING_NUMBER_LENGTH,
+    FulfilmentLine,
+    OrderFilters,
+    OrderStatus,
+)
+
+MAX_SKU_LENGTH = 64  # order_lines_sku_check
+MAX_FULFILMENT_QUANTITY = 999_999_999  # what 0005_fulfilments.sql reads as a quantity
 
 EmailFilter = Annotated[
     str,
@@ -81,3 +92,25 @@ def _ceil_to_millisecond(moment: datetime | None) -> datetime | None:
     moment = moment.astimezone(UTC)
     spare = moment.microsecond % 1000
     return moment if spare == 0 else moment + timedelta(microseconds=1000 - spare)
+
+
+class FulfilmentLineBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    sku: str = Field(min_length=1, max_length=MAX_SKU_LENGTH)
+    quantity: int = Field(ge=1, le=MAX_FULFILMENT_QUANTITY)
+
+
+class FulfilmentBody(BaseModel):
+    """POST /admin/orders/{orderId}/fulfillments: `{"lines": [{"sku", "quantity"}], "carrier"?, "trackingNumber"?}`."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    lines: list[FulfilmentLineBody] = Field(min_length=1, max_length=MAX_LINES)
+    carrier: str | None = Field(None, min_length=1, max_length=MAX_CARRIER_LENGTH)
+    tracking_number: str | None = Field(
+        None, alias="trackingNumber", min_length=1, max_length=MAX_TRACKING_NUMBER_LENGTH
+    )
+
+    def fulfilment_lines(self) -> list[FulfilmentLine]:
+        return [FulfilmentLine(line.sku, line.quantity) for line in self.lines]

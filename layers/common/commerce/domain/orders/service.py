@@ -1,5 +1,5 @@
 """Order operations: the checkout creates orders and moves them; storefronts read their own; operators
-search, read, fulfil and cancel.
+search, read and cancel (fulfilments: commerce.domain.orders.fulfilments).
 
 Every transition reads the order, decides the next status from the lifecycle table, and asks the
 repository to write the new status *only if the status is still the one read*, together with its event.
@@ -139,11 +139,6 @@ def search_orders(
 
 
 # ---------------------------------------------------------------------------------------------- transitions
-
-
-def fulfill_order(repository: OrderRepository, order_id: str, actor: str, clock: Clock = order_clock) -> Order:
-    """PAID -> FULFILLED (operators)."""
-    return apply_action(repository, order_id, OrderAction.FULFILL, actor, clock=clock)
 
 
 def cancel_unpaid_order(repository: OrderRepository, order_id: str, actor: str, clock: Clock = order_clock) -> Order:

@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any
 
 from commerce.domain.clock import rfc3339
-from commerce.domain.orders.models import Order, OrderEvent, OrderLine
+from commerce.domain.orders.models import Fulfilment, Order, OrderEvent, OrderLine
 
 
 class Audience(Enum):
@@ -29,7 +29,18 @@ def order_json(order: Order, audience: Audience) -> dict[str, Any]:
         "shippingAddress": order.shipping_address.to_json(),
         "createdAt": rfc3339(order.created_at),
         "updatedAt": rfc3339(order.updated_at),
+        "fulfillments": [fulfilment_json(fulfilment) for fulfilment in order.fulfilments],
         "events": [event_json(event, audience) for event in order.events],
+    }
+
+
+def fulfilment_json(fulfilment: Fulfilment) -> dict[str, Any]:
+    return {
+        "fulfillmentId": fulfilment.fulfilment_id,
+        "lines": [line.to_json() for line in fulfilment.lines],
+        "carrier": fulfilment.carrier,
+        "trackingNumber": fulfilment.tracking_number,
+        "createdAt": rfc3339(fulfilment.at) if fulfilment.at else None,
     }
 
 

@@ -4,7 +4,8 @@ Every refund of one order goes to the provider with the same idempotency key (`r
 same parameters, so however many callers ask (an operator retrying, a late webhook, a compensation), the
 customer gets their money back once.
 
-An operator refund or cancel of a paid order moves the order first: PAID or FULFILLED -> REFUND_PENDING,
+An operator refund or cancel of a paid order moves the order first: PAID, PARTIALLY_FULFILLED (refund only)
+or FULFILLED -> REFUND_PENDING,
 guarded by the status in the database, with a `RefundRequested` event saying which action, which payment,
 and whether the units go back. Only then is the provider asked, and its answer (the refund id) moves the
 order on to REFUNDED or CANCELLED. So a fulfil racing a refund either wins before any money moves (the
@@ -22,7 +23,8 @@ before: the order moves on as if this call had made it. A refund the provider ac
 (its `refund.failed` / `charge.refund.updated` webhook) moves the order, REFUNDED or CANCELLED by then (or
 still REFUND_PENDING, when the webhook overtook the answer), to REFUND_FAILED: `record_failed_refund`.
 
-An order that has not shipped (PAID) also gets its units back on the shelf (on-hand stock). That happens
+The units that have not shipped (all of a PAID order's, those no fulfilment took of a PARTIALLY_FULFILLED
+one's) also go back on the shelf (on-hand stock). That happens
 at most once per payment (the payment record carries the marker, written in the same transaction as the
 counters), after the order transition that decided it: the transition's event says `restock: true`.
 Should the function stop between the two, the next call for that order (which answers 409, the order
@@ -62,7 +64,7 @@ REFUNDS_REJECTED = "refundsRejected"
 
 # Which statuses each operator action may refund from; anything else is 409 INVALID_TRANSITION.
 _REFUNDABLE: dict[OrderAction, frozenset[OrderStatus]] = {
-    OrderAction.REFUND: frozenset({OrderStatus.PAID, OrderStatus.FULFILLED}),
+    OrderAction.REFUND: frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_FULFILLED, OrderStatus.FULFILLED}),
     OrderAction.CANCEL: frozenset({OrderStatus.PAID}),
 }
 _MONEY_BACK_EVENTS = frozenset({EVENT_TYPES[OrderAction.REFUND], EVENT_TYPES[OrderAction.CANCEL]})
@@ -81,7 +83,8 @@ class MoneyBack:
 
 
 def refund_order(deps: MoneyBack, order_id: str, actor: str) -> Order:
-    """PAID or FULFILLED -> REFUNDED once the provider accepted the refund; a PAID order's stock goes back."""
+    """PAID, PARTIALLY_FULFILLED or FULFILLED -> REFUNDED once the provider accepted the refund; the units that
+    have not shipped go back on the shelf."""
     return _money_back(deps, order_id, OrderAction.REFUND, actor)
 
 
@@ -113,7 +116,7 @@ def _money_back(deps: MoneyBack, order_id: str, action: OrderAction, actor: str)
             finish_restock(deps.records, order)
             raise InvalidTransition(order.order_id, order.status, action)
         intent_id = _intent_of(deps, order, action)
-        restock = order.status is OrderStatus.PAID  # nothing has shipped: the units go back on the shelf
+        restock = bool(unshipped_lines(order))  # units that have not shipped go back on the shelf
         requested = OrderEvent(
             type=EVENT_TYPES[OrderAction.REQUEST_REFUND],
             at=deps.clock(),
@@ -243,8 +246,8 @@ def record_failed_refund(
             orders, order.order_id, OrderAction.FAIL_REFUND, actor, detail=detail, only_from=_REFUND_CAN_FAIL_FROM
         )
     except InvalidTransition:
-        # PAID or FULFILLED: this order's money never went back by a refund we asked for; or REFUND_FAILED by
-        # a concurrent delivery of the same failure. Either way there is nothing to move.
+        # PAID, PARTIALLY_FULFILLED or FULFILLED: this order's money never went back by a refund we asked for;
+        # or REFUND_FAILED by a concurrent delivery of the same failure. Either way there is nothing to move.
         return get_order(orders, order.order_id)
 
 
@@ -267,11 +270,12 @@ def finish_restock(records: PaymentRecords, order: Order) -> None:
     for event in order.events:
         intent_id = event.detail.get("intentId")
         if event.type in _MONEY_BACK_EVENTS and event.detail.get("restock") is True and isinstance(intent_id, str):
-            records.restock(intent_id, order.checkout_id, order.order_id, order_lines(order))
+            records.restock(intent_id, order.checkout_id, order.order_id, unshipped_lines(order))
 
 
-def order_lines(order: Order) -> tuple[ReservationLine, ...]:
-    return tuple(ReservationLine(sku=line.sku, quantity=line.quantity) for line in order.lines)
+def unshipped_lines(order: Order) -> tuple[ReservationLine, ...]:
+    """The units no fulfilment took (fulfilments end at REFUND_PENDING, so this stays what the refund decided)."""
+    return tuple(ReservationLine(sku=sku, quantity=units) for sku, units in order.unfulfilled().items())
 
 
 def _intent_of(deps: MoneyBack, order: Order, action: OrderAction) -> str:
