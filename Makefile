@@ -74,6 +74,7 @@ bench: install  ## print the benchmarks' figures (they never fail)
 	$(BIN)/python -m bench.orders
 	$(BIN)/python -m bench.checkout
 	$(BIN)/python -m bench.hot_sku
+	$(BIN)/python -m bench.dynamodb_queries
 
 lock:  ## re-pin requirements.lock and the layer's requirements from pyproject.toml (needs uv: pip install uv)
 	uv pip compile pyproject.toml --extra localcloud --extra dev --python-version 3.11 -o requirements.lock

@@ -5,8 +5,10 @@ Requests are routed by the service in their SigV4 credential scope. Gates (`gate
 itself (Lambda Invoke: `localcloud.lambda_service.invoke_api`, the RDS Data API) are registered as interceptors;
 everything else goes to moto's server app. DynamoDB requests are serialised: moto checks a
 condition and applies the write in two steps without a lock, and the local cloud must keep
-conditional writes atomic under concurrency exactly as DynamoDB does. moto's model instances are recorded
-weakly (`localcloud.moto_instances`): otherwise every item copy of every DynamoDB answer stays in memory.
+conditional writes atomic under concurrency exactly as DynamoDB does; so a Query reads only its candidates
+(`localcloud.dynamodb.queries`), or one slow Query of a big table would hold up every other DynamoDB call.
+moto's model instances are recorded weakly (`localcloud.moto_instances`): otherwise every item copy of every
+DynamoDB answer stays in memory.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from localcloud.dynamodb.partition_limit import PartitionLimit
+from localcloud.dynamodb.queries import accelerate_queries
 from localcloud.moto_instances import track_instances_weakly
 from localcloud.usage import Usage
 
@@ -41,6 +44,7 @@ class EdgeApp:
 
     def __init__(self, usage: Usage | None = None) -> None:
         track_instances_weakly()  # moto would keep every item copy it ever answered with
+        accelerate_queries()  # moto's Query would walk and sort the whole table (localcloud.dynamodb.queries)
         self._moto = DomainDispatcherApplication(create_backend_app)
         self._interceptors: list[tuple[Predicate, WsgiApp]] = []
         self._gates: list[Gate] = []
