@@ -4,7 +4,8 @@ candidate-first Query (localcloud.dynamodb.queries), measured in the same run on
 A table like the commerce table (PK/SK, a sparse GSI1) is filled to each size; at each size the same queries
 run with moto's Query and with the accelerated one: a partition of the table (a cart's lines) and a partition
 of the index (one of the 16 held-reservation partitions the upkeep reads every run; 10 items each, as open
-reservations stay few however many sessions, carts and checkouts the table holds). Printed: milliseconds per
+reservations stay few however many sessions, carts and checkouts the table holds), and a page of 100 items of
+a Scan resumed at a key (as the TTL sweeper reads the table). Printed: milliseconds per
 query and the ratio. No threshold: the figures are the point (README "The local cloud").
 
     python -m bench.dynamodb_queries [--sizes 1000 5000 20000] [--queries 100]
@@ -85,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
                 IndexName="GSI1",
                 KeyConditionExpression="GSI1PK = :p",
                 ExpressionAttributeValues={":p": {"S": f"HELD_RESERVATIONS#{n % 16:02d}"}},
+            ),
+            "scan page": lambda n: client.scan(
+                TableName=TABLE,
+                Limit=100,
+                ExclusiveStartKey={"PK": {"S": f"CART#{n}"}, "SK": {"S": "LINE#0"}},
             ),
         }
         print(f"{'items':>8}  {'query':<16} {'moto ms':>9} {'local cloud ms':>15} {'ratio':>7}")

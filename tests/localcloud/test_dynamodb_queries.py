@@ -1,6 +1,7 @@
-"""Queries from candidates (localcloud.dynamodb.queries) answer exactly what moto's own Query answers: the same
-items in the same order, the same pages and LastEvaluatedKey, with key conditions, filters, projections and
-either direction, on the table, on a sparse index and on an index keyed by a number."""
+"""Queries and scans from candidates (localcloud.dynamodb.queries) answer exactly what moto's own answer: the
+same items in the same order, the same pages, counts and LastEvaluatedKey, with key conditions, filters,
+projections and either direction, on the table, on a sparse index and on an index keyed by a number; scans as
+items come and go, by segment, on a table keyed by a number, and after a transaction moto rolled back."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from localcloud.dynamodb.queries import accelerate_queries
 
 TABLE = "queries"
 
-MOTO_QUERY, MOTO_ALL_ITEMS = Table.query, Table.all_items  # before any test installs the acceleration
+# moto's own methods, before any test installs the acceleration
+MOTO = {name: getattr(Table, name) for name in ("query", "scan", "all_items", "put_item", "delete_item")}
 
 
 @pytest.fixture
@@ -109,13 +111,9 @@ def test_an_accelerated_query_answers_what_moto_answers(
     client: Any, request_: dict[str, Any], limit: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given moto's own Query, When the same query is asked page by page
-    with monkeypatch.context() as moto_only:
-        moto_only.setattr(Table, "query", MOTO_QUERY)
-        moto_only.setattr(Table, "all_items", MOTO_ALL_ITEMS)
-        expected = pages(client, request_, limit)
+    expected, accelerated = both_ways(monkeypatch, lambda: pages(client, request_, limit))
     # Then the accelerated Query answers every page exactly so
-    accelerate_queries()
-    assert pages(client, request_, limit) == expected
+    assert accelerated == expected
     assert any(page["Items"] for page in expected) or "P#9" in str(request_) or "G#7" in str(request_)
 
 
@@ -124,3 +122,85 @@ def test_a_scan_still_sees_every_item_and_a_query_leaves_no_candidates_behind(cl
     client.query(TableName=TABLE, KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "P#0"}})
     assert getattr(queries._candidates, "items", None) is None
     assert client.scan(TableName=TABLE)["Count"] == 72
+
+
+def scan_pages(client: Any, table: str, limit: int, **request: Any) -> list[dict[str, Any]]:
+    answers, start = [], None
+    while True:
+        call = {"TableName": table, "Limit": limit, **request}
+        if start is not None:
+            call["ExclusiveStartKey"] = start
+        answer = client.scan(**call)
+        answers.append({key: answer.get(key) for key in ("Items", "Count", "ScannedCount", "LastEvaluatedKey")})
+        start = answer.get("LastEvaluatedKey")
+        if start is None:
+            return answers
+
+
+def both_ways(monkeypatch: pytest.MonkeyPatch, read: Any) -> tuple[Any, Any]:
+    """`read()` answered by moto alone, then by the accelerated table."""
+    with monkeypatch.context() as moto_only:
+        for name in ("query", "scan", "all_items", "put_item", "delete_item"):
+            moto_only.setattr(Table, name, MOTO[name])
+        expected = read()
+    accelerate_queries()
+    return expected, read()
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {},
+        {"FilterExpression": "n > :n", "ExpressionAttributeValues": {":n": {"N": "1"}}},
+        {"Segment": 1, "TotalSegments": 3},
+    ],
+)
+def test_scan_pages_are_moto_s_even_as_items_come_and_go(
+    client: Any, request_: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the key order built by a first accelerated scan, then items added, replaced and deleted
+    accelerate_queries()
+    client.scan(TableName=TABLE, Limit=5)
+    client.put_item(TableName=TABLE, Item={"PK": {"S": "P#0"}, "SK": {"S": "S#05a"}, "n": {"N": "9"}})
+    client.put_item(TableName=TABLE, Item={"PK": {"S": "P#3"}, "SK": {"S": "S#01"}, "n": {"N": "4"}})  # replaced
+    client.delete_item(TableName=TABLE, Key={"PK": {"S": "P#4"}, "SK": {"S": "S#07"}})
+    client.delete_item(TableName=TABLE, Key={"PK": {"S": "P#9"}, "SK": {"S": "S#00"}})  # nothing there
+    # When the table is scanned page by page, Then every page is moto's
+    expected, accelerated = both_ways(monkeypatch, lambda: scan_pages(client, TABLE, 7, **request_))
+    assert accelerated == expected
+    if not request_:
+        assert sum(page["Count"] for page in expected) == 72  # 72 seeded, one added, one deleted
+
+
+def test_numbers_sort_as_numbers_and_a_failed_transaction_changes_no_order(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a table keyed by a number, scanned once (its key order built)
+    client.create_table(
+        TableName="ranked",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    for n in (10, 9, 100, 2, 33):
+        client.put_item(TableName="ranked", Item={"id": {"N": str(n)}})
+    accelerate_queries()
+    client.scan(TableName="ranked", Limit=2)
+    # When a transaction puts one item, then fails its condition on another (moto rolls the tables back)
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "ranked", "Item": {"id": {"N": "7"}}}},
+                {
+                    "Put": {
+                        "TableName": "ranked",
+                        "Item": {"id": {"N": "2"}},
+                        "ConditionExpression": "attribute_not_exists(id)",
+                    }
+                },
+            ]
+        )
+    # Then scans page through the numbers in moto's order, without the rolled-back item
+    expected, accelerated = both_ways(monkeypatch, lambda: scan_pages(client, "ranked", 2))
+    assert accelerated == expected
+    assert [item["id"]["N"] for page in accelerated for item in page["Items"]] == ["2", "9", "10", "33", "100"]
