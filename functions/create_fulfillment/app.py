@@ -11,7 +11,7 @@ from commerce.adapters.orders_db.settings import OrdersDbSettings
 from commerce.api.http import create_app, json_response, parse_body
 from commerce.api.operators import require_operator
 from commerce.domain.checkout.errors import IDEMPOTENCY_KEY_HEADER
-from commerce.domain.checkout.schemas import idempotency_key
+from commerce.domain.checkout.schemas import optional_idempotency_key
 from commerce.domain.orders.fulfilments import fulfil
 from commerce.domain.orders.schemas import FulfilmentBody
 from commerce.domain.orders.views import fulfilment_json
@@ -27,7 +27,6 @@ app = create_app()
 def create_fulfillment(order_id: str) -> Response[str]:
     operator = require_operator(app)
     body = parse_body(app, FulfilmentBody)
-    raw_key = app.current_event.headers.get(IDEMPOTENCY_KEY_HEADER)
     order, fulfilment = fulfil(
         order_repository(settings, app.lambda_context),
         order_id,
@@ -35,7 +34,7 @@ def create_fulfillment(order_id: str) -> Response[str]:
         f"operator:{operator}",
         carrier=body.carrier,
         tracking_number=body.tracking_number,
-        idempotency_key=None if raw_key is None else idempotency_key(raw_key),
+        idempotency_key=optional_idempotency_key(app.current_event.headers.get(IDEMPOTENCY_KEY_HEADER)),
     )
     count("FulfillmentCreated")
     logger.info(

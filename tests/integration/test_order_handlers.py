@@ -495,7 +495,7 @@ def test_ship_part_of_an_order_then_the_rest(shop: Shop) -> None:
         ({"lines": []}, 400, "VALIDATION_ERROR"),
         ({"lines": [{"sku": "MUG-WHT", "quantity": 0}]}, 400, "VALIDATION_ERROR"),
         ({"lines": [{"sku": "MUG-WHT", "quantity": "1"}]}, 400, "VALIDATION_ERROR"),
-        ({"lines": [{"sku": "MUG-WHT", "quantity": 1}, {"sku": "MUG-WHT", "quantity": 1}]}, 400, "VALIDATION_ERROR"),
+        ({"lines": [{"sku": "MUG-WHT", "quantity": 1}, {"sku": "MUG-WHT", "quantity": 1}]}, 409, "OVER_FULFILLED"),
         ({"lines": [{"sku": "MUG-WHT", "quantity": 1}], "status": "FULFILLED"}, 400, "VALIDATION_ERROR"),
         ({"lines": [{"sku": "MUG-WHT", "quantity": 1}], "carrier": ""}, 400, "VALIDATION_ERROR"),
         ("[" * 5000, 400, "VALIDATION_ERROR"),
@@ -509,6 +509,21 @@ def test_a_fulfilment_that_cannot_ship_is_refused_and_changes_nothing(
     before = shop.state()
     problem(shop.call("create_fulfillment", order_id=order.order_id, body=body), status, code)
     assert shop.state() == before
+
+
+def test_a_sku_listed_twice_ships_the_sum_and_a_blank_key_is_refused(shop: Shop) -> None:
+    order = shop.paid()
+    twice = {"lines": [{"sku": "TSHIRT-RED-M", "quantity": 1}, {"sku": "TSHIRT-RED-M", "quantity": 1}]}
+    before = shop.state()
+    problem(
+        shop.call("create_fulfillment", order_id=order.order_id, body=twice, headers={"idempotency-key": " "}),
+        400,
+        "VALIDATION_ERROR",
+    )
+    assert shop.state() == before
+    shipped = shop.call("create_fulfillment", order_id=order.order_id, body=twice)
+    assert shipped.status == 201, shipped.body
+    assert shipped.body["lines"] == [{"sku": "TSHIRT-RED-M", "quantity": 2}]
 
 
 def test_a_fulfilment_of_an_unpaid_order_is_an_invalid_transition(shop: Shop) -> None:

@@ -77,20 +77,33 @@ class CreateCheckoutRequest(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+def optional_idempotency_key(raw: str | None) -> str | None:
+    """An optional `Idempotency-Key` header's value: None when absent, 400 VALIDATION_ERROR when blank or malformed."""
+    if raw is None:
+        return None
+    if not raw.strip():
+        raise _malformed_key()
+    return idempotency_key(raw)
+
+
 def idempotency_key(raw: str | None) -> str:
     """The `Idempotency-Key` header's value: IDEMPOTENCY_KEY_REQUIRED if absent or blank, 400 if malformed."""
     key = (raw or "").strip()
     if not key:
         raise IdempotencyKeyRequired()
     if not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise ValidationFailed(
-            f"The {IDEMPOTENCY_KEY_HEADER} header is not valid",
-            errors=[
-                FieldProblem(
-                    field=IDEMPOTENCY_KEY_HEADER,
-                    code="INVALID",
-                    message=f"1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters (a UUID is a good key)",
-                )
-            ],
-        )
+        raise _malformed_key()
     return key
+
+
+def _malformed_key() -> ValidationFailed:
+    return ValidationFailed(
+        f"The {IDEMPOTENCY_KEY_HEADER} header is not valid",
+        errors=[
+            FieldProblem(
+                field=IDEMPOTENCY_KEY_HEADER,
+                code="INVALID",
+                message=f"1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters (a UUID is a good key)",
+            )
+        ],
+    )

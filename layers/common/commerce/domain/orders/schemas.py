@@ -113,4 +113,8 @@ class FulfilmentBody(BaseModel):
     )
 
     def fulfilment_lines(self) -> list[FulfilmentLine]:
-        return [FulfilmentLine(line.sku, line.quantity) for line in self.lines]
+        """The lines, a SKU listed more than once shipping the sum (in the order SKUs first appear)."""
+        units: dict[str, int] = {}
+        for line in self.lines:
+            units[line.sku] = units.get(line.sku, 0) + line.quantity
+        return [FulfilmentLine(sku, quantity) for sku, quantity in units.items()]
