@@ -37,7 +37,7 @@ run: install  ## start the whole backend locally with demo data (Ctrl-C stops it
 	$(BIN)/python -m devcloud --state-dir $(STATE_DIR) run $(ARGS)
 
 test: install  ## the whole suite: unit, integration, local cloud and end-to-end
-	$(BIN)/python -m pytest -n 2 $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(ARGS)
 
 test-fast: install  ## unit tests only
 	$(BIN)/python -m pytest tests/unit $(ARGS)

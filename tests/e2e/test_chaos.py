@@ -13,7 +13,7 @@ import pytest
 
 from bench import flash_sale
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("sales")]  # one sale at a time
 
 
 @pytest.mark.timeout(1200)

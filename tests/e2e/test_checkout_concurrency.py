@@ -16,7 +16,9 @@ import requests
 
 from tests.e2e.conftest import Api
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# The whole-sale tests share one xdist worker (`make test` runs --dist loadgroup): two sales at once on two
+# cores starve each other past their timeouts.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("sales")]
 
 UNITS = 20
 BUYERS = 100

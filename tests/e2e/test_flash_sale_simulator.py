@@ -11,7 +11,7 @@ import pytest
 
 from bench import flash_sale
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sales")]  # one sale at a time (test_checkout_concurrency)
 
 
 def test_a_fast_sale_balances_its_books(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
