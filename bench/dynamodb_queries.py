@@ -20,9 +20,8 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
-from moto.dynamodb.models.table import Table
 
-from localcloud.dynamodb.queries import accelerate_queries
+from localcloud.dynamodb.queries import accelerate_queries, moto_own_reads
 
 TABLE = "bench"
 
@@ -69,9 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20000], help="items in the table")
     parser.add_argument("--queries", type=int, default=100, help="queries of each kind at each size")
     args = parser.parse_args(argv)
-    moto_query, moto_all_items = Table.query, Table.all_items
     accelerate_queries()
-    accelerated = Table.query, Table.all_items
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         _table(client)
@@ -99,9 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             _fill(client, filled, size)
             filled = size
             for kind, query in kinds.items():
-                Table.query, Table.all_items = moto_query, moto_all_items  # type: ignore[method-assign]
-                before = _timed(args.queries, query)
-                Table.query, Table.all_items = accelerated  # type: ignore[method-assign]
+                with moto_own_reads():
+                    before = _timed(args.queries, query)
                 after = _timed(args.queries, query)
                 print(f"{size:>8}  {kind:<16} {before:>9.2f} {after:>15.2f} {before / after:>6.1f}x")
     return 0

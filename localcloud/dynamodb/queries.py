@@ -29,6 +29,8 @@ from __future__ import annotations
 import bisect
 import inspect
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +41,8 @@ _lock = threading.Lock()
 _installed = False
 _candidates = threading.local()  # .items: (table, list of items) while that table's call runs on this thread
 _ORDER = "_localcloud_key_order"  # the attribute of a moto Table holding its _KeyOrder
+_READS = ("all_items", "query", "scan")  # the reading methods replaced; put_item and delete_item keep the order
+_moto: dict[str, Any] = {}  # moto's own reading methods, kept at install
 
 
 def accelerate_queries() -> None:
@@ -47,6 +51,7 @@ def accelerate_queries() -> None:
     with _lock:
         if _installed:
             return
+        _moto.update({name: getattr(Table, name) for name in _READS})
         query, scan, put_item, delete_item = Table.query, Table.scan, Table.put_item, Table.delete_item
         query_arguments, scan_arguments = inspect.signature(query), inspect.signature(scan)
 
@@ -102,6 +107,22 @@ def accelerate_queries() -> None:
         Table.put_item = put_and_order  # type: ignore[method-assign]
         Table.delete_item = delete_and_order  # type: ignore[method-assign]
         _installed = True
+
+
+@contextmanager
+def moto_own_reads() -> Iterator[None]:
+    """moto's own Query, Scan and item listing for the duration, to compare answers and costs with them (the
+    tests, bench/dynamodb_queries.py); writes keep each table's key order current meanwhile. Process-wide: not
+    for a running local cloud."""
+    accelerate_queries()
+    accelerated = {name: getattr(Table, name) for name in _READS}
+    for name in _READS:
+        setattr(Table, name, _moto[name])
+    try:
+        yield
+    finally:
+        for name, method in accelerated.items():
+            setattr(Table, name, method)
 
 
 class _KeyOrder:

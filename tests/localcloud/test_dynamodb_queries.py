@@ -11,15 +11,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from moto.dynamodb.models.table import Table
 
 from localcloud.dynamodb import queries
-from localcloud.dynamodb.queries import accelerate_queries
+from localcloud.dynamodb.queries import accelerate_queries, moto_own_reads
 
 TABLE = "queries"
-
-# moto's own methods, before any test installs the acceleration
-MOTO = {name: getattr(Table, name) for name in ("query", "scan", "all_items", "put_item", "delete_item")}
 
 
 @pytest.fixture
@@ -108,10 +104,10 @@ def pages(client: Any, request: dict[str, Any], limit: int | None) -> list[dict[
 @pytest.mark.parametrize("limit", [None, 4])
 @pytest.mark.parametrize("request_", QUERIES)
 def test_an_accelerated_query_answers_what_moto_answers(
-    client: Any, request_: dict[str, Any], limit: int | None, monkeypatch: pytest.MonkeyPatch
+    client: Any, request_: dict[str, Any], limit: int | None
 ) -> None:
     # Given moto's own Query, When the same query is asked page by page
-    expected, accelerated = both_ways(monkeypatch, lambda: pages(client, request_, limit))
+    expected, accelerated = both_ways(lambda: pages(client, request_, limit))
     # Then the accelerated Query answers every page exactly so
     assert accelerated == expected
     assert any(page["Items"] for page in expected) or "P#9" in str(request_) or "G#7" in str(request_)
@@ -137,13 +133,10 @@ def scan_pages(client: Any, table: str, limit: int, **request: Any) -> list[dict
             return answers
 
 
-def both_ways(monkeypatch: pytest.MonkeyPatch, read: Any) -> tuple[Any, Any]:
-    """`read()` answered by moto alone, then by the accelerated table."""
-    with monkeypatch.context() as moto_only:
-        for name in ("query", "scan", "all_items", "put_item", "delete_item"):
-            moto_only.setattr(Table, name, MOTO[name])
+def both_ways(read: Any) -> tuple[Any, Any]:
+    """`read()` answered by moto's own reads, then by the accelerated table."""
+    with moto_own_reads():
         expected = read()
-    accelerate_queries()
     return expected, read()
 
 
@@ -155,9 +148,7 @@ def both_ways(monkeypatch: pytest.MonkeyPatch, read: Any) -> tuple[Any, Any]:
         {"Segment": 1, "TotalSegments": 3},
     ],
 )
-def test_scan_pages_are_moto_s_even_as_items_come_and_go(
-    client: Any, request_: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_scan_pages_are_moto_s_even_as_items_come_and_go(client: Any, request_: dict[str, Any]) -> None:
     # Given the key order built by a first accelerated scan, then items added, replaced and deleted
     accelerate_queries()
     client.scan(TableName=TABLE, Limit=5)
@@ -166,15 +157,13 @@ def test_scan_pages_are_moto_s_even_as_items_come_and_go(
     client.delete_item(TableName=TABLE, Key={"PK": {"S": "P#4"}, "SK": {"S": "S#07"}})
     client.delete_item(TableName=TABLE, Key={"PK": {"S": "P#9"}, "SK": {"S": "S#00"}})  # nothing there
     # When the table is scanned page by page, Then every page is moto's
-    expected, accelerated = both_ways(monkeypatch, lambda: scan_pages(client, TABLE, 7, **request_))
+    expected, accelerated = both_ways(lambda: scan_pages(client, TABLE, 7, **request_))
     assert accelerated == expected
     if not request_:
         assert sum(page["Count"] for page in expected) == 72  # 72 seeded, one added, one deleted
 
 
-def test_numbers_sort_as_numbers_and_a_failed_transaction_changes_no_order(
-    client: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_numbers_sort_as_numbers_and_a_failed_transaction_changes_no_order(client: Any) -> None:
     # Given a table keyed by a number, scanned once (its key order built)
     client.create_table(
         TableName="ranked",
@@ -201,6 +190,6 @@ def test_numbers_sort_as_numbers_and_a_failed_transaction_changes_no_order(
             ]
         )
     # Then scans page through the numbers in moto's order, without the rolled-back item
-    expected, accelerated = both_ways(monkeypatch, lambda: scan_pages(client, "ranked", 2))
+    expected, accelerated = both_ways(lambda: scan_pages(client, "ranked", 2))
     assert accelerated == expected
     assert [item["id"]["N"] for page in accelerated for item in page["Items"]] == ["2", "9", "10", "33", "100"]
