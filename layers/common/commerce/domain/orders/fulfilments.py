@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 
 from commerce.domain.clock import Clock
 from commerce.domain.errors import CommerceError, ErrorCode, FieldProblem, ValidationFailed
@@ -91,7 +92,7 @@ def fulfil(
             detail=fulfilment.to_detail(),
         )
         if repository.transition(order.order_id, order.status, event):
-            return order.after(event), Fulfilment(fulfilment_id, tuple(lines), carrier, tracking_number, event.at)
+            return order.after(event), replace(fulfilment, at=event.at)
         order = get_order(repository, order.order_id)  # another change won: decide again on what is there now
     raise OrderChangedConcurrently(order_id, MAX_TRANSITION_ATTEMPTS)
 
