@@ -4,7 +4,8 @@ compensated as a payment timeout, refunding a payment that went through; then op
 compensation released the stock and died before the status write (found by walking checkouts by creation
 time, a page per run), finished. Which ones, and why it is safe beside a running saga:
 commerce.domain.checkout.reconcile. Then it finishes refunds and cancels left REFUND_PENDING
-(commerce.domain.payments.refunds.finish_pending_refunds), as many again at most.
+(commerce.domain.payments.refunds.finish_pending_refunds), and cancels the intents whose payment was closed
+but whose cancel failed (commerce.domain.payments.closing), as many again at most each.
 Each run is recorded (GET /admin/upkeep) and its repairs counted as `ReconciliationRepairs`.
 """
 
@@ -15,7 +16,7 @@ from pydantic import Field
 
 from commerce.adapters.dynamodb.checkouts import DynamoDbCheckouts
 from commerce.adapters.dynamodb.inventory import DynamoDbStockLedger
-from commerce.adapters.dynamodb.payments import DynamoDbPaymentRecords
+from commerce.adapters.dynamodb.payments import DynamoDbClosedIntents, DynamoDbPaymentRecords
 from commerce.adapters.dynamodb.stranded_checkouts import DynamoDbCheckoutScan
 from commerce.adapters.dynamodb.upkeep_runs import DynamoDbUpkeepRuns
 from commerce.adapters.events import EventBridgeEvents
@@ -26,6 +27,7 @@ from commerce.adapters.workflows import StepFunctionsCheckoutWorkflow
 from commerce.domain.checkout.reconcile import close_abandoned_checkouts, finish_stranded_checkouts
 from commerce.domain.checkout.saga import Compensated, compensate_checkout
 from commerce.domain.orders.models import order_clock
+from commerce.domain.payments.closing import cancel_closed_intents
 from commerce.domain.payments.refunds import REFUNDS_FINISHED, REFUNDS_REJECTED, MoneyBack, finish_pending_refunds
 from commerce.observability import logger, tracer
 from commerce.settings import load_settings
@@ -44,6 +46,7 @@ settings = load_settings(Settings)
 checkouts = DynamoDbCheckouts(settings.table_name)
 ledger = DynamoDbStockLedger(settings.table_name)
 records = DynamoDbPaymentRecords(settings.table_name)
+closed_intents = DynamoDbClosedIntents(settings.table_name)
 provider = StripePayments.from_settings(settings)
 events = EventBridgeEvents(settings.event_bus_name, source="commerce.checkout")
 workflow = StepFunctionsCheckoutWorkflow(settings.checkout_state_machine_arn)
@@ -94,7 +97,18 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
                 logger.warning("abandoned checkout closed", extra={"checkout_id": checkout_id, "repair": repair})
         for checkout_id, error in part.failed:
             logger.error("could not close an abandoned checkout", extra={"checkout_id": checkout_id}, exc_info=error)
-    repaired = {repair.value: len(ids) for part in (report, stranded) for repair, ids in part.repaired.items()}
+    # Intents whose payment was closed (by the passes above, or by any compensation or cancel) and whose
+    # cancel failed: cancelled now, or refunded if paid meanwhile.
+    intents = cancel_closed_intents(
+        closed_intents, records, provider, events, now=order_clock(), limit=settings.max_per_run
+    )
+    for intent_repair, intent_ids in intents.repaired.items():
+        for intent_id in intent_ids:
+            logger.warning("closed intent cancelled", extra={"intent_id": intent_id, "repair": intent_repair})
+    for intent_id, error in intents.failed:
+        logger.warning("closed intent left for the next run", extra={"intent_id": intent_id}, exc_info=error)
+    parts = (report, stranded, intents)
+    repaired = {kind.value: len(ids) for part in parts for kind, ids in part.repaired.items()}
     # Refunds and cancels whose function stopped (or whose provider could not answer) between moving the order
     # to REFUND_PENDING and recording the provider's answer: asked again with the same idempotency key.
     pending = finish_pending_refunds(
@@ -110,8 +124,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         logger.error("pending refund refused by the provider: order REFUND_FAILED", extra={"order_id": order_id})
     repaired[REFUNDS_FINISHED] = len(pending.finished)
     repaired[REFUNDS_REJECTED] = len(pending.rejected)
-    failed = len(report.failed) + len(stranded.failed)
-    record_upkeep_run(
-        runs, JOB, started, examined=report.examined + stranded.examined, repaired=repaired, failed=failed
-    )
-    return {**repaired, "left": len(report.left) + len(stranded.left), "failed": failed}
+    failed = sum(len(part.failed) for part in parts)
+    examined = sum(part.examined for part in parts)
+    record_upkeep_run(runs, JOB, started, examined=examined, repaired=repaired, failed=failed)
+    return {**repaired, "left": sum(len(part.left) for part in parts), "failed": failed}

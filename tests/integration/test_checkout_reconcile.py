@@ -19,6 +19,7 @@ import pytest
 from commerce.domain.checkout.models import CheckoutStatus
 from commerce.domain.orders.models import OrderStatus, order_clock
 from commerce.domain.payments.models import PaymentOutcome
+from localcloud.payments import FaultSpec
 from tests.support.checkout_saga import Payments
 from tests.support.handlers import load_handler
 from tests.support.lambda_events import FakeLambdaContext, load_event
@@ -33,6 +34,8 @@ NOTHING = {
     "strandedCheckoutsFinished": 0,
     "refundsFinished": 0,
     "refundsRejected": 0,
+    "closedIntentsCancelled": 0,
+    "closedIntentsRefunded": 0,
     "left": 0,
     "failed": 0,
 }
@@ -148,3 +151,66 @@ def test_a_compensation_killed_between_the_release_and_the_status_write_is_finis
     assert record.outcome is PaymentOutcome.CLOSED
     # And a second run has nothing left to walk
     assert reconcile() == NOTHING
+
+
+def test_a_compensation_whose_cancel_the_provider_refused_leaves_the_intent_for_the_upkeep_to_cancel_once(
+    payments: Payments, reconcile: Any, state_machine: str
+) -> None:
+    # Given a checkout awaiting payment whose payment times out while the provider answers every cancel 503
+    cup = payments.sku(on_hand=10)
+    checkout = payments.checkout((cup, 2))
+    payments.request_payment(checkout.checkout_id)
+    intent_id = payments.stored(checkout.checkout_id).payment.intent_id  # type: ignore[union-attr]
+    fault = payments.served.sandbox.faults.add(
+        FaultSpec(kind="error", status=503, count=None, path=f"/v1/payment_intents/{intent_id}/cancel")
+    )
+    try:
+        payments.compensate(checkout.checkout_id, "States.Timeout")
+    finally:
+        payments.served.sandbox.faults.remove(fault.id)
+    # Then the checkout ended and its stock is back, but the intent is still payable and listed as awaiting
+    assert payments.stored(checkout.checkout_id).status is CheckoutStatus.EXPIRED
+    assert payments.stock(cup).reserved == 0
+    assert payments.stripe.v1.payment_intents.retrieve(intent_id).status == "requires_payment_method"
+    record = payments.records.get(intent_id)
+    assert record is not None
+    assert record.awaiting_cancel
+    # When the reconciliation runs
+    report = reconcile()
+    # Then the intent is cancelled, and nobody can pay it any more
+    assert report == {**NOTHING, "closedIntentsCancelled": 1}
+    assert payments.stripe.v1.payment_intents.retrieve(intent_id).status == "canceled"
+    assert payments.pay(checkout.checkout_id).status_code == 400
+    record = payments.records.get(intent_id)
+    assert record is not None
+    assert not record.awaiting_cancel
+    # And a second run has nothing left to cancel
+    assert reconcile() == NOTHING
+
+
+def test_an_intent_paid_before_its_late_cancel_is_refunded_once_by_the_upkeep(
+    payments: Payments, reconcile: Any, state_machine: str
+) -> None:
+    # Given a checkout whose compensation could not cancel its intent (the provider down), then paid anyway
+    cup = payments.sku(on_hand=10)
+    checkout = payments.checkout((cup, 2))
+    payments.request_payment(checkout.checkout_id)
+    intent_id = payments.stored(checkout.checkout_id).payment.intent_id  # type: ignore[union-attr]
+    fault = payments.served.sandbox.faults.add(
+        FaultSpec(kind="error", status=503, count=None, path=f"/v1/payment_intents/{intent_id}/cancel")
+    )
+    try:
+        payments.compensate(checkout.checkout_id, "States.Timeout")
+    finally:
+        payments.served.sandbox.faults.remove(fault.id)
+    assert payments.pay(checkout.checkout_id).status_code == 200  # its webhook is not delivered (yet)
+    # When the reconciliation runs twice
+    report = reconcile()
+    # Then the payment went back once, and the intent no longer awaits a cancel
+    assert report == {**NOTHING, "closedIntentsRefunded": 1}
+    assert payments.refunds_of(intent_id) == 2400
+    assert reconcile() == NOTHING
+    # And the webhook that arrives at last refunds nothing more
+    [delivery] = payments.deliveries(intent_id, 1)
+    assert payments.deliver(delivery).status == 200
+    assert payments.refunds_of(intent_id) == 2400

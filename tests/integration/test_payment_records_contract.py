@@ -7,21 +7,23 @@ webhook log (an event id is remembered once).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from commerce.adapters.dynamodb.catalog import DynamoDbCatalog
 from commerce.adapters.dynamodb.inventory import DynamoDbStockLedger
-from commerce.adapters.dynamodb.payments import DynamoDbPaymentRecords, DynamoDbWebhookLog
+from commerce.adapters.dynamodb.payments import DynamoDbClosedIntents, DynamoDbPaymentRecords, DynamoDbWebhookLog
 from commerce.domain.catalog.models import ProductSpec, VariantSpec
 from commerce.domain.catalog.ports import CatalogRepository
 from commerce.domain.catalog.service import create_product
+from commerce.domain.clock import utc_now
 from commerce.domain.inventory.errors import StockInconsistent
 from commerce.domain.inventory.models import ReservationLine
 from commerce.domain.inventory.ports import StockLedger
 from commerce.domain.inventory.service import get_stock, set_on_hand
 from commerce.domain.money import Money
+from commerce.domain.payments.closing import ClosedIntents
 from commerce.domain.payments.models import PaymentOutcome, Refund
 from commerce.domain.payments.ports import PaymentRecords, WebhookLog
 from tests.support.fakes.catalog import InMemoryCatalog
@@ -40,6 +42,7 @@ class Stores:
     records: PaymentRecords
     log: WebhookLog
     ledger: StockLedger
+    closed: ClosedIntents
 
 
 def _stocked(catalog: CatalogRepository, ledger: StockLedger) -> None:
@@ -55,11 +58,12 @@ def stores(request: pytest.FixtureRequest) -> Stores:
     if request.param == "memory":
         memory_ledger = InMemoryStockLedger()
         _stocked(InMemoryCatalog(memory_ledger), memory_ledger)
-        return Stores(InMemoryPaymentRecords(memory_ledger), InMemoryWebhookLog(), memory_ledger)
+        records = InMemoryPaymentRecords(memory_ledger)
+        return Stores(records, InMemoryWebhookLog(), memory_ledger, records)
     table = request.getfixturevalue("commerce_table")
     ledger = DynamoDbStockLedger(table)
     _stocked(DynamoDbCatalog(table), ledger)
-    return Stores(DynamoDbPaymentRecords(table), DynamoDbWebhookLog(table), ledger)
+    return Stores(DynamoDbPaymentRecords(table), DynamoDbWebhookLog(table), ledger, DynamoDbClosedIntents(table))
 
 
 def test_an_unknown_intent_has_no_record(stores: Stores) -> None:
@@ -134,3 +138,42 @@ def test_the_webhook_log_remembers_an_event_once(stores: Stores) -> None:
     # Then it is seen, and another event is not
     assert stores.log.seen("evt_1") is True
     assert stores.log.seen("evt_2") is False
+
+
+def awaiting(stores: Stores) -> list[str]:
+    return sorted(stores.closed.closed_before(utc_now() + timedelta(minutes=1), 100))
+
+
+def test_closing_a_payment_lists_its_intent_until_the_provider_confirmed_it(stores: Stores) -> None:
+    # Given an intent decided CLOSED, and one declined then closed (a declined intent can still be paid)
+    closed = stores.records.decide("pi_c", "chk_c", "ord_c", PaymentOutcome.CLOSED)
+    stores.records.decide("pi_d", "chk_d", "ord_d", PaymentOutcome.DECLINED)
+    declined = stores.records.decide("pi_d", "chk_d", "ord_d", PaymentOutcome.CLOSED)
+    # Then both await their cancel, the declined one keeping its outcome
+    assert (closed.outcome, closed.awaiting_cancel) == (PaymentOutcome.CLOSED, True)
+    assert (declined.outcome, declined.awaiting_cancel) == (PaymentOutcome.DECLINED, True)
+    assert awaiting(stores) == ["pi_c", "pi_d"]
+    # When one is confirmed cancelled and the other refunded, Then neither is listed any more
+    stores.records.intent_closed("pi_c")
+    stores.records.record_refund("pi_d", "chk_d", "ord_d", Refund("re_d", "pi_d"))
+    assert awaiting(stores) == []
+    record = stores.records.get("pi_c")
+    assert record is not None
+    assert (record.outcome, record.awaiting_cancel) == (PaymentOutcome.CLOSED, False)
+    # And deciding CLOSED again (a retried compensation) does not list a confirmed one again
+    assert not stores.records.decide("pi_c", "chk_c", "ord_c", PaymentOutcome.CLOSED).awaiting_cancel
+    assert awaiting(stores) == []
+
+
+def test_a_paid_payment_is_never_listed_and_only_closed_before_the_moment_asked_for_are(stores: Stores) -> None:
+    # Given a payment decided SUCCEEDED that a compensation then tries to close
+    stores.records.decide("pi_s", "chk_s", "ord_s", PaymentOutcome.SUCCEEDED)
+    assert not stores.records.decide("pi_s", "chk_s", "ord_s", PaymentOutcome.CLOSED).awaiting_cancel
+    # And one closed now
+    stores.records.decide("pi_n", "chk_n", "ord_n", PaymentOutcome.CLOSED)
+    # Then only the closed one is listed, and not before the moment it was closed
+    assert awaiting(stores) == ["pi_n"]
+    assert stores.closed.closed_before(utc_now() - timedelta(minutes=1), 100) == []
+    # And an intent with no record is confirmed closed without creating one
+    stores.records.intent_closed("pi_unknown")
+    assert stores.records.get("pi_unknown") is None

@@ -12,8 +12,8 @@ from commerce.domain.checkout.admission import ExecutionState
 from commerce.domain.checkout.models import Checkout, CheckoutStatus
 from commerce.domain.checkout.reconcile import TIMED_OUT, Repair, close_abandoned_checkouts, finish_stranded_checkouts
 from commerce.domain.checkout.saga import Compensated, compensate_checkout
-from commerce.domain.checkout.upkeep import RepairReport
 from commerce.domain.inventory.models import ReservationStatus
+from commerce.domain.operations.upkeep import RepairReport
 from commerce.domain.orders.models import OrderStatus
 from commerce.domain.orders.service import get_order
 from commerce.domain.payments.models import PaymentOutcome

@@ -8,8 +8,10 @@ import itertools
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
+from commerce.domain.clock import Clock, utc_now
 from commerce.domain.inventory.errors import StockInconsistent
 from commerce.domain.inventory.models import ReservationLine
 from commerce.domain.money import Money
@@ -19,12 +21,14 @@ from tests.support.fakes.inventory import InMemoryStockLedger
 
 
 class InMemoryPaymentRecords:
-    """`PaymentRecords`; restocks go to `ledger`'s SKU records."""
+    """`PaymentRecords`, and `ClosedIntents` over them; restocks go to `ledger`'s SKU records."""
 
-    def __init__(self, ledger: InMemoryStockLedger | None = None) -> None:
+    def __init__(self, ledger: InMemoryStockLedger | None = None, clock: Clock = utc_now) -> None:
         self.lock = threading.RLock()
         self.records: dict[str, PaymentRecord] = {}
         self.ledger = ledger
+        self.clock = clock
+        self.closed_at: dict[str, datetime] = {}  # the records awaiting their intent's cancel, by decision time
 
     def get(self, intent_id: str) -> PaymentRecord | None:
         with self.lock:
@@ -39,15 +43,33 @@ class InMemoryPaymentRecords:
     def decide(self, intent_id: str, checkout_id: str, order_id: str, outcome: PaymentOutcome) -> PaymentRecord:
         with self.lock:
             record = self._record(intent_id, checkout_id, order_id)
-            if record.outcome is None:
-                record = replace(record, outcome=outcome)
+            closing = outcome is PaymentOutcome.CLOSED and record.outcome in (None, PaymentOutcome.DECLINED)
+            if record.outcome is None or closing:
+                record = replace(record, outcome=record.outcome or outcome, awaiting_cancel=closing)
                 self.records[intent_id] = record
+                if closing:
+                    self.closed_at[intent_id] = self.clock()
             return record
 
     def record_refund(self, intent_id: str, checkout_id: str, order_id: str, refund: Refund) -> None:
         with self.lock:
             record = self._record(intent_id, checkout_id, order_id)
-            self.records[intent_id] = replace(record, refunded=True, refund_id=refund.refund_id or record.refund_id)
+            self.records[intent_id] = replace(
+                record, refunded=True, refund_id=refund.refund_id or record.refund_id, awaiting_cancel=False
+            )
+            self.closed_at.pop(intent_id, None)
+
+    def intent_closed(self, intent_id: str) -> None:
+        with self.lock:
+            record = self.records.get(intent_id)
+            if record is not None:
+                self.records[intent_id] = replace(record, awaiting_cancel=False)
+            self.closed_at.pop(intent_id, None)
+
+    def closed_before(self, moment: datetime, limit: int) -> list[str]:
+        with self.lock:
+            listed = sorted((at, intent_id) for intent_id, at in self.closed_at.items() if at < moment)
+            return [intent_id for _, intent_id in listed[:limit]]
 
     def restock(self, intent_id: str, checkout_id: str, order_id: str, lines: Sequence[ReservationLine]) -> bool:
         with self.lock:

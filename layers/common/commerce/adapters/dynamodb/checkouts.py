@@ -14,6 +14,7 @@ import zlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from commerce.adapters.dynamodb import time_index
 from commerce.adapters.dynamodb.client import dynamodb_client, from_attrs, to_attrs
 from commerce.adapters.dynamodb.keys import (
     CHECKOUT_LISTING_SHARDS,
@@ -128,15 +129,13 @@ def queued_checkouts_partition(shard: int) -> str:
     return f"{QUEUED_CHECKOUTS_PREFIX}{shard:02d}"
 
 
+QUEUED_CHECKOUT_PARTITIONS = tuple(queued_checkouts_partition(shard) for shard in range(QUEUED_CHECKOUT_SHARDS))
+
+
 def queued_index_attributes(checkout: Checkout) -> dict[str, str]:
     if checkout.status is not CheckoutStatus.QUEUED:
         return {}
-    shard = zlib.crc32(checkout.checkout_id.encode()) % QUEUED_CHECKOUT_SHARDS
-    return {
-        "GSI1PK": queued_checkouts_partition(shard),
-        # RFC 3339 in UTC to the millisecond sorts as time does: a key range is a time range.
-        "GSI1SK": f"{rfc3339(checkout.reservation_expires_at)}#{checkout.checkout_id}",
-    }
+    return time_index.entry(QUEUED_CHECKOUT_PARTITIONS, checkout.checkout_id, checkout.reservation_expires_at)
 
 
 def listing_index_attributes(checkout: Checkout) -> dict[str, str]:

@@ -30,12 +30,12 @@ with jittered backoff; throttling that outlasts the retries answers StockBusy (4
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from commerce.adapters.dynamodb import time_index
 from commerce.adapters.dynamodb.client import TRANSACTION_BACKOFF, dynamodb_client, from_attrs, to_attrs
 from commerce.adapters.dynamodb.keys import (
     held_reservations_partition,
@@ -86,6 +86,7 @@ RESERVATION_RETENTION = timedelta(days=7)
 # Held reservations are spread over this many GSI1 partitions, so that a burst of reservations does not write
 # to one index partition.
 HELD_RESERVATION_SHARDS = 16
+HELD_RESERVATION_PARTITIONS = tuple(held_reservations_partition(shard) for shard in range(HELD_RESERVATION_SHARDS))
 INDEX_NAME = "GSI1"
 
 # Cancellation reasons that mean "someone else was writing these items", not "your condition is false".
@@ -533,29 +534,15 @@ class DynamoDbStockLedger:
         return _reservation(item) if item else None
 
     def expired_before(self, moment: datetime, limit: int) -> list[str]:
-        """Ids of reservations still held whose expiry is before `moment`, about `limit` at most, oldest first
-        in each shard (one Query per shard, the work split evenly). The index lags: callers re-read each one."""
+        """Ids of reservations still held whose expiry is before `moment` (time_index.ids_before)."""
         from botocore.exceptions import ClientError
 
-        per_shard = max(1, -(-limit // HELD_RESERVATION_SHARDS))  # ceiling division
-        found: list[str] = []
-        for shard in range(HELD_RESERVATION_SHARDS):
-            try:
-                response = self.client.query(
-                    TableName=self.table_name,
-                    IndexName=INDEX_NAME,
-                    KeyConditionExpression="GSI1PK = :shard AND GSI1SK < :moment",
-                    ExpressionAttributeValues={
-                        ":shard": {"S": held_reservations_partition(shard)},
-                        ":moment": {"S": rfc3339(moment)},
-                    },
-                    ProjectionExpression="reservationId",
-                    Limit=per_shard,
-                )
-            except ClientError as error:
-                raise _busy_if_throttled(error) from error
-            found.extend(item["reservationId"]["S"] for item in response.get("Items", []))
-        return found
+        try:
+            return time_index.ids_before(
+                self.client, self.table_name, HELD_RESERVATION_PARTITIONS, "reservationId", moment, limit
+            )
+        except ClientError as error:
+            raise _busy_if_throttled(error) from error
 
     def release(self, reservation_id: str) -> Reservation:
         return self._close(reservation_id, ReservationStatus.RELEASED)
@@ -916,12 +903,7 @@ def held_index_attributes(reservation: Reservation) -> dict[str, str]:
     """The sparse GSI1 entry of a reservation that holds units (none once it is closed)."""
     if reservation.status is not ReservationStatus.RESERVED:
         return {}
-    shard = zlib.crc32(reservation.reservation_id.encode()) % HELD_RESERVATION_SHARDS
-    # RFC 3339 in UTC to the millisecond sorts as time does: a key range is a time range.
-    return {
-        "GSI1PK": held_reservations_partition(shard),
-        "GSI1SK": f"{rfc3339(reservation.expires_at)}#{reservation.reservation_id}",
-    }
+    return time_index.entry(HELD_RESERVATION_PARTITIONS, reservation.reservation_id, reservation.expires_at)
 
 
 def _reservation_item(reservation: Reservation) -> dict[str, Any]:

@@ -31,7 +31,10 @@ Item layout (PK / SK: main attributes):
 - open-checkout lock, CART#<ownerKey> / OPEN_CHECKOUT: checkoutId of the cart's latest checkout, written in
   the same transaction as that checkout's record (only if absent or naming a checkout found final), deleted
   when that checkout becomes final. At most one open checkout per cart rests on it.
-- payment task, PAYMENT#<intentId> / TASK: the Step Functions task token waiting for that intent's webhook.
+- payment task, PAYMENT#<intentId> / TASK: the Step Functions task token waiting for that intent's webhook,
+  and the intent's outcome (payments.py). Once the outcome is CLOSED and until the provider confirmed the
+  intent cancelled (or its payment refunded), it is also in GSI1 (CLOSED_INTENTS#<shard 00..15>,
+  <decidedAt>#<intentId>), so the upkeep retries a cancel that failed without a scan.
 - webhook event, WEBHOOK#<eventId> / EVENT: a payment provider event already handled (dedup), ttl.
 - upkeep job, UPKEEP / JOB#<job>: a scheduled job that has run (lastStartedAt), so its runs can be listed.
 - upkeep run, UPKEEP#<job> / RUN#<startedAt>#<runId>: one run of that job (started, ended, examined,
@@ -122,6 +125,11 @@ def open_checkout_key(owner_key: str) -> dict[str, str]:
 
 def payment_task_key(intent_id: str) -> dict[str, str]:
     return key(f"PAYMENT#{intent_id}", "TASK")
+
+
+def closed_intents_partition(shard: int) -> str:
+    """GSI1 partition of the CLOSED payment intents not yet cancelled, by shard (payments.CLOSED_INTENT_SHARDS)."""
+    return f"CLOSED_INTENTS#{shard:02d}"
 
 
 def webhook_event_key(event_id: str) -> dict[str, str]:

@@ -5,6 +5,11 @@ PAYMENT#<intentId> / TASK, one per payment intent:
   outcome (SUCCEEDED / DECLINED / CLOSED, written once: `attribute_not_exists(outcome)`), decidedAt,
   refundId / refundedAt (a refund the provider accepted), restockedAt (the order's units went back on the
   shelf: written in the same transaction as the SKU counters, only if absent, so that happens once).
+  The write that decides CLOSED (or closes a DECLINED payment, whose intent is still payable) also lists the
+  record in GSI1 (CLOSED_INTENTS#<shard>, <decidedAt>#<intentId>,
+  time_index.py); the entry is removed once the provider confirmed the intent cancelled
+  (`intent_closed`) or its payment refunded (`record_refund`). So an intent whose cancel failed (the
+  provider down, the function killed) stays listed, and the upkeep cancels it (DynamoDbClosedIntents).
   Kept without TTL: the restock marker must outlive any refund an operator may still make.
 WEBHOOK#<eventId> / EVENT: type, receivedAt, ttl (30 days, far beyond the provider's 3 days of retries).
 """
@@ -12,12 +17,13 @@ WEBHOOK#<eventId> / EVENT: type, receivedAt, ttl (30 days, far beyond the provid
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from commerce.adapters.dynamodb import time_index
 from commerce.adapters.dynamodb.client import TRANSACTION_BACKOFF, dynamodb_client, from_attrs, to_attrs
 from commerce.adapters.dynamodb.inventory import cancellation_reasons, only_contention
-from commerce.adapters.dynamodb.keys import payment_task_key, sku_key, webhook_event_key
+from commerce.adapters.dynamodb.keys import closed_intents_partition, payment_task_key, sku_key, webhook_event_key
 from commerce.domain.clock import rfc3339, utc_now
 from commerce.domain.errors import Conflict
 from commerce.domain.inventory.errors import StockInconsistent
@@ -29,6 +35,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 WEBHOOK_EVENT_RETENTION = timedelta(days=30)
+CLOSED_INTENT_SHARDS = 16
+CLOSED_INTENT_PARTITIONS = tuple(closed_intents_partition(shard) for shard in range(CLOSED_INTENT_SHARDS))
+_NOT_LISTED = "REMOVE GSI1PK, GSI1SK"
 _IDENTITY = "#entity = :entity, #intentId = :intentId, #checkoutId = if_not_exists(#checkoutId, :checkoutId), " + (
     "#orderId = if_not_exists(#orderId, :orderId), #updatedAt = :now"
 )
@@ -72,16 +81,21 @@ class DynamoDbPaymentRecords:
     def decide(self, intent_id: str, checkout_id: str, order_id: str, outcome: PaymentOutcome) -> PaymentRecord:
         from botocore.exceptions import ClientError
 
-        try:
-            return self._update(
-                intent_id,
-                checkout_id,
-                order_id,
-                "SET #outcome = :outcome, #decidedAt = :now",
-                {"#outcome": "outcome", "#decidedAt": "decidedAt"},
-                {":outcome": outcome.value},
-                condition="attribute_not_exists(#outcome)",
+        expression = "SET #outcome = :outcome, #decidedAt = :now"
+        names = {"#outcome": "outcome", "#decidedAt": "decidedAt"}
+        values: dict[str, Any] = {":outcome": outcome.value}
+        condition = "attribute_not_exists(#outcome)"
+        if outcome is PaymentOutcome.CLOSED:
+            # Closing a DECLINED payment keeps its outcome but lists it too: a declined intent is still payable.
+            listed = time_index.entry(CLOSED_INTENT_PARTITIONS, intent_id, utc_now())
+            expression = (
+                "SET #outcome = if_not_exists(#outcome, :outcome), #decidedAt = if_not_exists(#decidedAt, :now)"
             )
+            expression += ", GSI1PK = :gsi1pk, GSI1SK = :gsi1sk"
+            values.update({":gsi1pk": listed["GSI1PK"], ":gsi1sk": listed["GSI1SK"], ":declined": "DECLINED"})
+            condition += " OR #outcome = :declined"
+        try:
+            return self._update(intent_id, checkout_id, order_id, expression, names, values, condition=condition)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
@@ -97,7 +111,21 @@ class DynamoDbPaymentRecords:
             expression += ", #refundId = :refundId"
             names["#refundId"] = "refundId"
             values[":refundId"] = refund.refund_id
-        self._update(intent_id, checkout_id, order_id, expression, names, values)
+        self._update(intent_id, checkout_id, order_id, expression, names, values, remove=_NOT_LISTED)
+
+    def intent_closed(self, intent_id: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=to_attrs(payment_task_key(intent_id)),
+                UpdateExpression=_NOT_LISTED,
+                ConditionExpression="attribute_exists(PK)",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise  # no record: nothing is listed
 
     def restock(self, intent_id: str, checkout_id: str, order_id: str, lines: Sequence[ReservationLine]) -> bool:
         from botocore.exceptions import ClientError
@@ -133,11 +161,12 @@ class DynamoDbPaymentRecords:
         names: dict[str, str],
         values: dict[str, Any],
         condition: str | None = None,
+        remove: str = "",
     ) -> PaymentRecord:
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": to_attrs(payment_task_key(intent_id)),
-            "UpdateExpression": f"{expression}, {_IDENTITY}",
+            "UpdateExpression": f"{expression}, {_IDENTITY} {remove}".rstrip(),
             "ExpressionAttributeNames": {**names, **_IDENTITY_NAMES},
             "ExpressionAttributeValues": to_attrs({**values, **_identity_values(intent_id, checkout_id, order_id)}),
             "ReturnValues": "ALL_NEW",
@@ -198,7 +227,23 @@ def record_from_item(item: dict[str, Any]) -> PaymentRecord:
         refund_id=item.get("refundId"),
         refunded="refundedAt" in item,
         restocked="restockedAt" in item,
+        awaiting_cancel="GSI1PK" in item,
     )
+
+
+class DynamoDbClosedIntents:
+    """`ClosedIntents` of commerce.domain.payments.closing: the CLOSED records' GSI1 entries."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or dynamodb_client()
+
+    def closed_before(self, moment: datetime, limit: int) -> Sequence[str]:
+        return time_index.ids_before(self.client, self.table_name, CLOSED_INTENT_PARTITIONS, "intentId", moment, limit)
 
 
 class DynamoDbWebhookLog:

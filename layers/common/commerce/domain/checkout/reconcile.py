@@ -37,9 +37,10 @@ from commerce.domain.checkout.errors import PaymentTimedOut
 from commerce.domain.checkout.models import CheckoutStatus
 from commerce.domain.checkout.ports import CheckoutRepository
 from commerce.domain.checkout.saga import Compensated
-from commerce.domain.checkout.upkeep import HeldReservations, RepairReport, held_past_expiry, repair_each
+from commerce.domain.checkout.upkeep import HeldReservations, held_past_expiry
 from commerce.domain.inventory.models import ReservationStatus
 from commerce.domain.inventory.ports import StockLedger
+from commerce.domain.operations.upkeep import RepairReport, repair_each
 
 # What the compensation is told: the payment was not completed in time (Step Functions' own timeout name).
 TIMED_OUT = PaymentTimedOut.STATES_NAME

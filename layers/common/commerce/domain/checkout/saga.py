@@ -47,6 +47,7 @@ from commerce.domain.orders.errors import InvalidTransition, OrderNotFound
 from commerce.domain.orders.models import NewOrder, Order, OrderAction, OrderLine, OrderOwner
 from commerce.domain.orders.ports import OrderRepository
 from commerce.domain.orders.service import apply_action, create_order, mark_order_paid
+from commerce.domain.payments.closing import cancel_closed_intent
 from commerce.domain.payments.errors import PaymentDeclined, PaymentProviderRejected, PaymentProviderUnavailable
 from commerce.domain.payments.models import (
     PAYMENT_DECLINED_ERROR,
@@ -355,16 +356,12 @@ def close_payment(checkout: Checkout, provider: PaymentProvider, records: Paymen
         refund_unused_payment(provider, records, events, record, reason="checkout failed after payment")
         return True
     try:
-        state = provider.cancel_intent(record.intent_id)
+        return cancel_closed_intent(provider, records, events, record) is not IntentState.CANCELED
     except (PaymentProviderUnavailable, PaymentProviderRejected):
-        # The outcome is CLOSED whatever the provider says: a payment that still goes through is refunded by
-        # its webhook. The stock and the order need not wait for the provider.
+        # The outcome is CLOSED whatever the provider says, and the record stays listed as awaiting its
+        # cancel: the upkeep cancels it later (payments.closing), and a payment that still goes through is
+        # refunded by its webhook. The stock and the order need not wait for the provider.
         return False
-    if state is IntentState.SUCCEEDED:
-        # Paid in the last moment, its webhook not handled yet (it will find the outcome CLOSED).
-        refund_unused_payment(provider, records, events, record, reason="paid after the checkout closed")
-        return True
-    return False
 
 
 def return_stock(checkout: Checkout, ledger: StockLedger, records: PaymentRecords) -> None:

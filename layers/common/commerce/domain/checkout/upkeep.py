@@ -32,12 +32,11 @@ Releases give the units back to exactly the shards they came from, once (the led
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol
 
 from commerce.domain.checkout.admission import CheckoutWorkflow
 from commerce.domain.checkout.errors import CheckoutChanged
@@ -47,6 +46,7 @@ from commerce.domain.inventory.errors import ReservationNotFound
 from commerce.domain.inventory.models import ReservationStatus
 from commerce.domain.inventory.ports import StockLedger
 from commerce.domain.inventory.service import release_reservation
+from commerce.domain.operations.upkeep import RepairReport, repair_each
 
 NEVER_PROCESSED = "The checkout was not processed before its stock reservation expired; nothing was charged"
 
@@ -71,38 +71,6 @@ class Repair(StrEnum):
     NEVER_PROCESSED = "reservationsReleased"  # a QUEUED checkout expired, its reservation released
     ORPHANED = "orphanedReservationsReleased"  # a reservation with no checkout record, released
     OF_FINAL_CHECKOUT = "finalCheckoutReservationsReleased"  # a final checkout's reservation, released
-
-
-R = TypeVar("R", bound=StrEnum)
-
-
-@dataclass
-class RepairReport(Generic[R]):
-    """What one pass of an upkeep job did: the ids it repaired by kind, those it left, those that failed."""
-
-    repaired: dict[R, list[str]]
-    left: list[str] = field(default_factory=list)
-    failed: list[tuple[str, Exception]] = field(default_factory=list)
-
-    @property
-    def examined(self) -> int:
-        return sum(len(ids) for ids in self.repaired.values()) + len(self.left) + len(self.failed)
-
-
-def repair_each(ids: Iterable[str], kinds: Iterable[R], repair_one: Callable[[str], R | None]) -> RepairReport[R]:
-    """Run `repair_one` on each id (it answers the repair it made, or None if it left the id alone)."""
-    report: RepairReport[R] = RepairReport({kind: [] for kind in kinds})
-    for item_id in ids:
-        try:
-            repair = repair_one(item_id)
-        except Exception as error:  # one broken item must not keep the others unrepaired
-            report.failed.append((item_id, error))
-            continue
-        if repair is None:
-            report.left.append(item_id)
-        else:
-            report.repaired[repair].append(item_id)
-    return report
 
 
 def release_expired_reservations(

@@ -9,10 +9,11 @@ records nothing for that run: its logs say why, and the next run does the work a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import Any, Generic, Protocol, TypeVar
 
 from commerce.domain.sessions.models import rfc3339
 
@@ -57,3 +58,35 @@ class UpkeepRuns(Protocol):
     def recent(self, runs_per_job: int) -> Sequence[UpkeepJob]:
         """Every job that has recorded a run, by name, each with its last `runs_per_job` runs."""
         ...
+
+
+R = TypeVar("R", bound=StrEnum)
+
+
+@dataclass
+class RepairReport(Generic[R]):
+    """What one pass of an upkeep job did: the ids it repaired by kind, those it left, those that failed."""
+
+    repaired: dict[R, list[str]]
+    left: list[str] = field(default_factory=list)
+    failed: list[tuple[str, Exception]] = field(default_factory=list)
+
+    @property
+    def examined(self) -> int:
+        return sum(len(ids) for ids in self.repaired.values()) + len(self.left) + len(self.failed)
+
+
+def repair_each(ids: Iterable[str], kinds: Iterable[R], repair_one: Callable[[str], R | None]) -> RepairReport[R]:
+    """Run `repair_one` on each id (it answers the repair it made, or None if it left the id alone)."""
+    report: RepairReport[R] = RepairReport({kind: [] for kind in kinds})
+    for item_id in ids:
+        try:
+            repair = repair_one(item_id)
+        except Exception as error:  # one broken item must not keep the others unrepaired
+            report.failed.append((item_id, error))
+            continue
+        if repair is None:
+            report.left.append(item_id)
+        else:
+            report.repaired[repair].append(item_id)
+    return report

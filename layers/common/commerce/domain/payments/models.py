@@ -7,6 +7,8 @@ decided exactly once by whoever gets there first:
 - `SUCCEEDED` (a `payment_intent.succeeded` event): the workflow completes the checkout;
 - `DECLINED` (a `payment_intent.payment_failed` event): the workflow fails it;
 - `CLOSED` (the workflow's compensation gave up on the payment): any money that still arrives is refunded.
+  Until the provider confirmed the intent cancelled (or the payment refunded), the record stays listed as
+  awaiting its cancel, so a cancel that failed is retried (`closing`).
 
 Deciding once is what makes duplicate and out-of-order events, retried workflow steps and timeouts safe:
 a success that loses to `DECLINED` or `CLOSED` is refunded, never completed; a failure that loses to
@@ -97,6 +99,8 @@ class PaymentRecord:
     refund_id: str | None = None
     refunded: bool = False
     restocked: bool = False
+    # CLOSED and not yet known cancelled at the provider (nor refunded): the upkeep cancels it (closing.py).
+    awaiting_cancel: bool = False
 
 
 @dataclass(frozen=True)

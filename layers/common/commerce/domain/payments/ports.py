@@ -65,11 +65,17 @@ class PaymentRecords(Protocol):
 
     def decide(self, intent_id: str, checkout_id: str, order_id: str, outcome: PaymentOutcome) -> PaymentRecord:
         """Set the intent's outcome if none is set yet, creating the record if needed; return the record as
-        stored, whose outcome may be one decided before."""
+        stored, whose outcome may be one decided before. Deciding CLOSED on a record with no outcome or a
+        DECLINED one (kept) lists it as awaiting its intent's cancel (`ClosedIntents` of `closing`)."""
         ...
 
     def record_refund(self, intent_id: str, checkout_id: str, order_id: str, refund: Refund) -> None:
-        """Note on the intent's record that its payment was refunded."""
+        """Note on the intent's record that its payment was refunded (it no longer awaits a cancel)."""
+        ...
+
+    def intent_closed(self, intent_id: str) -> None:
+        """Note that nobody can pay the intent any more (the provider confirmed it cancelled, or its payment was
+        refunded before): it no longer awaits a cancel."""
         ...
 
     def restock(self, intent_id: str, checkout_id: str, order_id: str, lines: Sequence[ReservationLine]) -> bool:
