@@ -148,18 +148,21 @@ class Cloud:
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """An API call, retried over the gateway's 429 (never over a function's answer, whose 429 is BUSY), and,
         for a read, over a 5xx (a function that timed out on an overloaded machine)."""
+        last = "no answer"
         for attempt in range(MAX_ATTEMPTS):
             try:
                 response = self.http.request(method, self.api + path, timeout=60, **kwargs)
-            except (requests.ConnectionError, requests.Timeout):  # unanswered: retried, with the same key
+            except (requests.ConnectionError, requests.Timeout) as error:  # unanswered: retried, with the same key
+                last = f"{type(error).__name__}: {error}"
                 time.sleep(min(2.0, 0.05 * 2**attempt))
                 continue
             problem = "application/problem" in response.headers.get("content-type", "")
             throttled = response.status_code == 429 and not problem
             if not throttled and not (method == "GET" and response.status_code >= 500):
                 return response
+            last = f"{response.status_code} {response.text[:200]}"
             time.sleep(random.uniform(0.05, min(2.0, 0.1 * 2**attempt)))
-        raise RuntimeError(f"{method} {path}: still refused after {MAX_ATTEMPTS} attempts")
+        raise RuntimeError(f"{method} {path}: still refused after {MAX_ATTEMPTS} attempts, the last: {last}")
 
     def faults(self, method: str, switches: dict[str, Any] | None = None) -> dict[str, Any]:
         """The local cloud's fault switches (`/_localcloud/faults`): set, cleared or read, with their counts."""

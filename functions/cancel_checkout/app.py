@@ -38,7 +38,7 @@ ledger = DynamoDbStockLedger(settings.table_name)
 records = DynamoDbPaymentRecords(settings.table_name)
 provider = StripePayments.from_settings(settings)
 tasks = StepFunctionsTaskTokens()
-events = EventBridgeEvents(settings.event_bus_name, source="commerce.checkout")
+events = EventBridgeEvents(settings.event_bus_name)
 customers = settings.customer_verifier()
 app = create_app()
 

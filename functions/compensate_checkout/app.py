@@ -42,7 +42,7 @@ checkouts = DynamoDbCheckouts(settings.table_name)
 ledger = DynamoDbStockLedger(settings.table_name)
 records = DynamoDbPaymentRecords(settings.table_name)
 provider = StripePayments.from_settings(settings)
-events = EventBridgeEvents(settings.event_bus_name, source="commerce.checkout")
+events = EventBridgeEvents(settings.event_bus_name)
 
 
 @logger.inject_lambda_context

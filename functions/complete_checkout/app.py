@@ -34,7 +34,7 @@ checkouts = DynamoDbCheckouts(settings.table_name)
 ledger = DynamoDbStockLedger(settings.table_name)
 records = DynamoDbPaymentRecords(settings.table_name)
 carts = DynamoCartStore(settings.table_name)
-events = EventBridgeEvents(settings.event_bus_name, source="commerce.checkout")
+events = EventBridgeEvents(settings.event_bus_name)
 
 
 @logger.inject_lambda_context

@@ -37,7 +37,7 @@ deps = WebhookDeps(
     records=DynamoDbPaymentRecords(settings.table_name),
     tasks=StepFunctionsTaskTokens(),
     provider=StripePayments.from_settings(settings, network_retries=2),
-    events=EventBridgeEvents(settings.event_bus_name, source="commerce.payments"),
+    events=EventBridgeEvents(settings.event_bus_name),
     log=DynamoDbWebhookLog(settings.table_name),
     orders=lambda: order_repository(settings, app.lambda_context),  # refund failures move their order
 )

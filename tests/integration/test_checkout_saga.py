@@ -108,7 +108,8 @@ def test_a_confirmed_payment_completes_the_checkout(payments: Payments) -> None:
     assert payments.cart_lines(session_id) == {saucer: 1}
     # And OrderPlaced is on the bus, with what was bought
     [placed] = [e for e in payments.published() if e["detail-type"] == "OrderPlaced"]
-    assert placed["source"] == "commerce.checkout"
+    assert placed["source"] == "commerce"
+    assert placed["detail"]["version"] == 1
     assert placed["detail"]["checkoutId"] == checkout.checkout_id
     assert placed["detail"]["lines"] == [{"sku": cup, "quantity": 2}]
     assert placed["detail"]["total"] == {"amount": 2400, "currency": "EUR"}

@@ -36,6 +36,7 @@ from commerce.domain.inventory.models import ReservationLine, Stock
 from commerce.domain.money import Money
 from commerce.domain.orders.models import OrderLine, OrderOwner, OrderStatus, ShippingAddress
 from commerce.settings import load_settings
+from tests.support.event_schemas import check_event
 from tests.support.handlers import Handler, load_handler
 from tests.support.lambda_events import FakeLambdaContext, load_event
 from tests.support.orders_db import CLUSTER_ARN, SECRET_ARN, OrdersCloud, orders_cloud
@@ -249,7 +250,8 @@ class Payments:
         return order.status
 
     def published(self) -> list[dict[str, Any]]:
-        """Every domain event on the bus so far (through an SQS queue subscribed to it), oldest first."""
+        """Every domain event on the bus so far (through an SQS queue subscribed to it), oldest first, each
+        checked against its schema (events/schemas/)."""
         sqs = boto3.client("sqs", region_name="us-east-1")
         found: list[dict[str, Any]] = []
         while True:
@@ -257,6 +259,8 @@ class Payments:
             if not messages:
                 break
             found.extend(json.loads(m["Body"]) for m in messages)
+            for event in found[-len(messages) :]:
+                check_event(event)
             sqs.delete_message_batch(
                 QueueUrl=self.events_queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
@@ -303,7 +307,7 @@ def payments_world(
         sqs = boto3.client("sqs", region_name="us-east-1")
         queue_url = sqs.create_queue(QueueName="commerce-test-events")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        pattern = json.dumps({"source": [{"prefix": "commerce."}]})
+        pattern = json.dumps({"source": ["commerce"]})
         events.put_rule(Name="everything", EventBusName="commerce-test", EventPattern=pattern)
         events.put_targets(Rule="everything", EventBusName="commerce-test", Targets=[{"Id": "queue", "Arn": queue_arn}])
         env = {

@@ -12,11 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from commerce.domain.clock import Clock, utc_now
+from commerce.domain.events import versioned
 from commerce.domain.inventory.errors import StockInconsistent
 from commerce.domain.inventory.models import ReservationLine
 from commerce.domain.money import Money
 from commerce.domain.payments.errors import PaymentProviderRejected, RefundRejected
 from commerce.domain.payments.models import IntentState, PaymentIntent, PaymentOutcome, PaymentRecord, Refund
+from tests.support.event_schemas import check_detail
 from tests.support.fakes.inventory import InMemoryStockLedger
 
 
@@ -229,12 +231,14 @@ class Published:
 
 
 class InMemoryEvents:
-    """`DomainEvents` that keeps what was published, in order."""
+    """`DomainEvents` that keeps what was published, in order, each checked against its schema as the adapter
+    would publish it (events/schemas/)."""
 
     def __init__(self) -> None:
         self.published: list[Published] = []
 
     def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None:
+        check_detail(detail_type, versioned(detail_type, detail))
         self.published.append(Published(detail_type, dict(detail)))
 
     def types(self) -> list[str]:

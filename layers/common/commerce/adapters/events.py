@@ -1,8 +1,7 @@
-"""EventBridge: the commerce domain events (`OrderPlaced`, `PaymentFailed`, `CheckoutExpired`,
-`PaymentRefunded`) on the stack's bus (`CommerceEventBus`).
+"""EventBridge: the commerce domain events (commerce.domain.events) on the stack's bus (`CommerceEventBus`).
 
-Each event is one entry: `source` names the publishing area (`commerce.checkout`, ...), `detail-type`
-the event, `detail` its JSON. PutEvents can accept a request and still fail an entry; a failed entry is
+Each event is one entry: `source` `commerce`, `detail-type` the event, `detail` its JSON with its `version`
+first (schemas: events/schemas/). PutEvents can accept a request and still fail an entry; a failed entry is
 raised, so that the caller (a workflow step, retried) publishes it again: delivery is at least once.
 """
 
@@ -13,8 +12,13 @@ from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from commerce.domain.events import versioned
+
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
+
+
+SOURCE = "commerce"
 
 
 class EventNotPublished(Exception):
@@ -29,11 +33,10 @@ def events_client() -> EventBridgeClient:
 
 
 class EventBridgeEvents:
-    """`DomainEvents` on one bus, from one source."""
+    """`DomainEvents` on one bus."""
 
-    def __init__(self, bus_name: str, source: str, client: EventBridgeClient | None = None) -> None:
+    def __init__(self, bus_name: str, client: EventBridgeClient | None = None) -> None:
         self.bus_name = bus_name
-        self.source = source
         self._client = client
 
     @property
@@ -45,9 +48,9 @@ class EventBridgeEvents:
             Entries=[
                 {
                     "EventBusName": self.bus_name,
-                    "Source": self.source,
+                    "Source": SOURCE,
                     "DetailType": detail_type,
-                    "Detail": json.dumps(dict(detail), separators=(",", ":")),
+                    "Detail": json.dumps(versioned(detail_type, detail), separators=(",", ":")),
                 }
             ]
         )

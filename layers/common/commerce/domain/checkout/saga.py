@@ -39,6 +39,7 @@ from commerce.domain.checkout.models import Checkout, CheckoutStatus, Failure, F
 from commerce.domain.checkout.ports import CheckoutRepository
 from commerce.domain.clock import Clock, utc_now
 from commerce.domain.errors import CommerceError
+from commerce.domain.events import CHECKOUT_CANCELLED, CHECKOUT_EXPIRED, ORDER_PLACED, PAYMENT_FAILED
 from commerce.domain.inventory.errors import ReservationClosed, ReservationNotFound
 from commerce.domain.inventory.models import ReservationLine
 from commerce.domain.inventory.ports import StockLedger
@@ -62,10 +63,6 @@ from commerce.domain.payments.refunds import refund_unused_payment
 from commerce.domain.payments.webhooks import DECLINED_MESSAGE
 from commerce.domain.sessions.models import SessionPolicy
 
-ORDER_PLACED = "OrderPlaced"
-PAYMENT_FAILED = "PaymentFailed"
-CHECKOUT_EXPIRED = "CheckoutExpired"
-CHECKOUT_CANCELLED = "CheckoutCancelled"
 # The error a cancel fails the waiting payment task with (POST /checkouts/{id}/cancel, see cancel.py).
 CHECKOUT_CANCELLED_ERROR = CheckoutCancelled.__name__
 CANCELLED_BY_BUYER = Failure(FailureCode.CANCELLED, "The checkout was cancelled by the buyer.")

@@ -38,6 +38,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from commerce.domain.clock import Clock
+from commerce.domain.events import PAYMENT_REFUNDED
 from commerce.domain.inventory.models import ReservationLine
 from commerce.domain.orders.errors import InvalidTransition, OrderChangedConcurrently
 from commerce.domain.orders.models import (
@@ -56,7 +57,6 @@ from commerce.domain.payments.errors import PaymentProviderUnavailable, RefundRe
 from commerce.domain.payments.models import PaymentEvent, PaymentRecord, Refund, refund_idempotency_key
 from commerce.domain.payments.ports import Checkouts, DomainEvents, PaymentProvider, PaymentRecords
 
-PAYMENT_REFUNDED = "PaymentRefunded"
 # The upkeep's repair kinds (GET /admin/upkeep, metric ReconciliationRepairs): pending refunds it finished, and
 # those the provider refused, now REFUND_FAILED for an operator to settle.
 REFUNDS_FINISHED = "refundsFinished"
