@@ -8,10 +8,11 @@ refusal) and the final stored order must be equal. Fewer examples than the unit 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import cast
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from commerce.domain.errors import CommerceError
@@ -26,9 +27,11 @@ from tests.support.orders_db import OrdersCloud, orders_cloud
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+# Shipping goes through fulfilments (their events carry the lines), never through a bare action.
+ACTIONS = sorted(set(OrderAction) - {OrderAction.FULFILL, OrderAction.FULFILL_PART})
 STEPS = st.lists(
     st.one_of(
-        st.tuples(st.sampled_from(OrderAction), st.booleans()),
+        st.tuples(st.sampled_from(ACTIONS), st.booleans()),
         st.sampled_from(["operator-fulfil", "operator-cancel", "retry-create"]),
     ),
     max_size=8,
@@ -62,8 +65,23 @@ def run(
     return outcomes
 
 
+def numbered_fulfilments(order: Order | None) -> Order | None:
+    """The order with its fulfilments' ids (random for an operator's fulfil) numbered in order instead."""
+    if order is None:
+        return None
+    numbers = itertools.count(1)
+    events = tuple(
+        replace(event, detail={**event.detail, "fulfillmentId": f"fulfilment-{next(numbers)}"})
+        if "fulfillmentId" in event.detail
+        else event
+        for event in order.events
+    )
+    return replace(order, events=events)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=STEPS)
+@example(steps=[(OrderAction.PAY, False), "operator-fulfil"])  # an operator ships the whole of a paid order
 def test_the_database_follows_the_model(cloud_database: tuple[OrdersCloud, str], steps: list[object]) -> None:
     cloud, database = cloud_database
     # Given one new order in the database and the same order in the model
@@ -77,9 +95,9 @@ def test_the_database_follows_the_model(cloud_database: tuple[OrdersCloud, str],
     # Then every step had the same outcome, and the stored orders are equal
     assert real_outcomes == model_outcomes
     stored = real.get(created.order_id)
-    assert stored == model.get(created.order_id)
-    # And its history is a valid walk from creation to its status, one event per change
     assert stored is not None
+    assert numbered_fulfilments(stored) == numbered_fulfilments(model.get(created.order_id))
+    # And its history is a valid walk from creation to its status, one event per change
     changes = [(e.from_status, e.to_status) for e in stored.events[1:]]
     assert all(change in status_changes() for change in changes)
     assert all(a.to_status is b.from_status for a, b in itertools.pairwise(stored.events))

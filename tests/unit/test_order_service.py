@@ -17,7 +17,10 @@ from commerce.domain.orders.errors import (
 )
 from commerce.domain.orders.fulfilments import fulfill_order
 from commerce.domain.orders.models import (
+    Fulfilment,
+    FulfilmentLine,
     Order,
+    OrderAction,
     OrderEvent,
     OrderFilters,
     OrderLine,
@@ -28,6 +31,7 @@ from commerce.domain.orders.models import (
     order_clock,
 )
 from commerce.domain.orders.service import (
+    apply_action,
     cancel_failed_order,
     cancel_unpaid_order,
     create_order,
@@ -309,9 +313,13 @@ class RacingRepository(InMemoryOrderRepository):
             steps = [(OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, "PaymentSucceeded")]
             if self.fulfil:
                 steps.append((OrderStatus.PAID, OrderStatus.FULFILLED, "OrderFulfilled"))
+            everything = Fulfilment(
+                "other", tuple(FulfilmentLine(line.sku, line.quantity) for line in order.lines), None, None
+            )
             for source, target, kind in steps:
                 if order.status is source:
-                    winner = OrderEvent(kind, self.clock(), "other", source, target)
+                    detail = everything.to_detail() if target is OrderStatus.FULFILLED else {}
+                    winner = OrderEvent(kind, self.clock(), "other", source, target, detail)
                     assert super().transition(order_id, source, winner)
                     order = order.after(winner)
         return super().transition(order_id, expected, event)
@@ -330,6 +338,18 @@ def test_a_transition_that_loses_a_race_decides_again() -> None:
     assert stored is not None
     assert stored.status is OrderStatus.FULFILLED
     assert [e.type for e in stored.events] == ["OrderCreated", "PaymentSucceeded", "OrderFulfilled"]
+
+
+@pytest.mark.parametrize("action", [OrderAction.FULFILL, OrderAction.FULFILL_PART])
+def test_shipping_is_not_a_bare_action(repository: InMemoryOrderRepository, action: OrderAction) -> None:
+    # Given a paid order
+    clock = SteppingClock()
+    order_id = paid_order(repository, clock)
+    before = repository.get(order_id)
+    # When a caller ships it without lines, Then that is a programming error and nothing is written
+    with pytest.raises(ValueError, match="use fulfilments"):
+        apply_action(repository, order_id, action, "op", clock=clock)
+    assert repository.get(order_id) == before
 
 
 def test_a_failed_checkout_cannot_cancel_a_paid_order(repository: InMemoryOrderRepository) -> None:

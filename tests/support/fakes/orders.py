@@ -65,6 +65,8 @@ class InMemoryOrderRepository:
         if (expected, event.to_status) not in status_changes():
             # The database's trigger refuses this too: only the lifecycle's changes are ever written.
             raise ValueError(f"{expected.value} -> {event.to_status.value} is not a lifecycle transition")
+        if event.type in FULFILMENT_EVENTS and not event.detail.get("lines"):
+            raise ValueError("a fulfilment event carries its lines")  # so does the database's check_fulfilment()
         with self._lock:
             order = self._orders.get(order_id)
             if order is None or order.status is not expected:

@@ -19,6 +19,7 @@ from commerce.domain.orders.errors import InvalidTransition, OrderChangedConcurr
 from commerce.domain.orders.lifecycle import next_status
 from commerce.domain.orders.models import (
     EVENT_TYPES,
+    FULFILMENT_EVENTS,
     MAX_EMAIL_LENGTH,
     MAX_ID_LENGTH,
     MAX_LINES,
@@ -217,9 +218,12 @@ def apply_action(
     `idempotent`, an order that already went through `action` is returned unchanged instead (for system
     callers that may repeat themselves: webhooks, retried workflow steps). `only_from` narrows the statuses
     this caller may act from (InvalidTransition with `refusal` otherwise), re-checked on every attempt.
+    Shipping is not an action here: a fulfilment carries its lines (`fulfilments.fulfil`).
     """
-    order = get_order(repository, order_id)
     event_type = EVENT_TYPES[action]
+    if event_type in FULFILMENT_EVENTS:
+        raise ValueError(f"{action.value} records a fulfilment's lines: use fulfilments.fulfil")
+    order = get_order(repository, order_id)
     for _ in range(MAX_TRANSITION_ATTEMPTS):
         if idempotent and order.has_event(event_type):
             return order
